@@ -1,0 +1,1 @@
+"""Thin recipes, one per task: data + model + config + decode, and their commands."""

@@ -66,15 +66,19 @@ def recur(
     (T, B, H) and the final state. Backpropagation through time is autograd walking this
     loop backwards, one step at a time.
     """
-    steps = range(x_proj.shape[0])
-    outputs: list[Tensor] = [x_proj] * len(steps)  # placeholders, each replaced below
+    # unbind, not x_proj[t]: indexing would make backward build a full (T, B, G*H) gradient
+    # for every step and add them up, T times the work; unbind's backward stacks once.
+    inputs = x_proj.unbind(0)  # T tensors (B, G*H)
+    real_steps = mask.unbind(0) if mask is not None else None  # T tensors (B, 1)
+    steps = range(len(inputs))
+    outputs: list[Tensor] = list(inputs)  # placeholders, each replaced below
     for t in reversed(steps) if reverse else steps:
-        output, new_state = step(x_proj[t], state, weight_hh, bias_hh)
-        if mask is not None:
+        output, new_state = step(inputs[t], state, weight_hh, bias_hh)
+        if real_steps is not None:
             # Past a sequence's end (a padding step) the state is carried unchanged and the
             # output is zero. Running backwards, the state therefore stays at its initial
             # value until the sequence's last real step, where the reverse pass starts.
-            real = mask[t]  # (B, 1)
+            real = real_steps[t]  # (B, 1)
             new_state = _where(real, new_state, state)
             output = torch.where(real, output, 0.0)
         state = new_state

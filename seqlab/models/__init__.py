@@ -1,0 +1,5 @@
+"""Sequence models built from seqlab.nn: plain nn.Modules that know nothing about training."""
+
+from seqlab.models.language_model import LanguageModel, LanguageModelConfig
+
+__all__ = ["LanguageModel", "LanguageModelConfig"]

@@ -1,0 +1,154 @@
+"""One sampler for every generative task: start from a prompt, then one token at a time,
+sample from the predicted distribution, feed it back and keep the state (lecture section 7).
+
+    temperature < 1 sharpens the distribution (safer, more repetitive), > 1 flattens it;
+    top_k keeps only the k most likely tokens; greedy takes the most likely one.
+
+Many streams run at once as one batch. A `constraint` per stream (for example the music
+task's meter tracker) can forbid tokens: a token it rejects is replaced by a draw from the
+distribution restricted to the tokens it allows, which is the same as masking those tokens
+out before sampling, but costs a check of every token only when the first draw is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol, Sequence
+
+import torch
+from torch import Tensor
+
+from seqlab.data.vocab import Vocabulary
+
+
+class Constraint(Protocol):
+    def allows(self, token: str) -> bool: ...
+
+    def feed(self, token: str) -> None: ...
+
+
+@dataclass
+class SamplingConfig:
+    temperature: float = 1.0
+    top_k: int | None = None
+    greedy: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if self.top_k is not None and self.top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {self.top_k}")
+
+
+def distribution(logits: Tensor, config: SamplingConfig) -> Tensor:
+    """logits (B, V) -> probabilities (B, V) after temperature and top-k."""
+    logits = logits.float() / config.temperature
+    if config.top_k is not None and config.top_k < logits.shape[-1]:
+        kth = torch.topk(logits, config.top_k, dim=-1).values[:, -1:]  # (B, 1)
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    return torch.softmax(logits, dim=-1)
+
+
+@dataclass
+class SampleResult:
+    texts: list[str]  # the generated continuation of each stream (the prompt excluded)
+    refused: int  # tokens a constraint refused and that were redrawn
+    stuck: int  # steps where a constraint allowed no token at all (its refusal was ignored)
+
+
+@torch.inference_mode()
+def sample(
+    model: torch.nn.Module,
+    vocab: Vocabulary,
+    prompt: str,
+    length: int,
+    config: SamplingConfig | None = None,
+    streams: int = 1,
+    generator: torch.Generator | None = None,
+    constraints: Sequence[Constraint] | None = None,
+    stop: Callable[[str], bool] | None = None,
+) -> SampleResult:
+    """Generate `length` tokens after `prompt` in each of `streams` streams.
+
+    `model.step(tokens (B,), state) -> (logits (B, V), state)` is the one-step interface;
+    `stop(text)`, checked after each token, ends a stream early.
+    """
+    config = config or SamplingConfig()
+    if length < 0 or streams < 1:
+        raise ValueError(f"length must be >= 0 and streams >= 1, got {length} and {streams}")
+    if constraints is not None and len(constraints) != streams:
+        raise ValueError(f"expected {streams} constraints (one per stream), got {len(constraints)}")
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+
+    prompt_ids = vocab.encode(prompt)
+    if not prompt_ids:
+        raise ValueError("the prompt must hold at least one token")
+    # Read the prompt in one call, then copy its final state to every stream.
+    tokens = torch.tensor([prompt_ids], device=device)  # (1, P)
+    logits, state = model(tokens)
+    logits = logits[:, -1].expand(streams, -1)  # (B, V)
+    state = _repeat(state, streams)
+
+    pieces: list[list[str]] = [[] for _ in range(streams)]
+    texts = [""] * streams
+    active = torch.ones(streams, dtype=torch.bool)
+    refused = stuck = 0
+    # The unknown token stands for "something not in the vocabulary": never write it.
+    unknown = vocab.index(vocab.unknown) if vocab.unknown is not None else None
+    for _ in range(length):
+        if unknown is not None:
+            logits = logits.clone()
+            logits[:, unknown] = float("-inf")
+        probs = distribution(logits, config)
+        if config.greedy:
+            chosen = probs.argmax(dim=-1)
+        else:
+            chosen = torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1)
+        chosen = chosen.cpu()
+        for b in range(streams):
+            if not active[b]:
+                continue
+            token = vocab.tokens[int(chosen[b])]
+            if constraints is not None and not constraints[b].allows(token):
+                redrawn = _redraw(probs[b].cpu(), vocab, constraints[b], generator, config.greedy)
+                if redrawn is None:
+                    stuck += 1
+                else:
+                    refused += 1
+                    chosen[b] = redrawn
+                    token = vocab.tokens[redrawn]
+            if constraints is not None:
+                constraints[b].feed(token)
+            pieces[b].append(token)
+            if stop is not None:
+                texts[b] = _join(pieces[b], vocab)
+                if stop(texts[b]):
+                    active[b] = False
+        if not active.any():
+            break
+        logits, state = model.step(chosen.to(device), state)
+    model.train(was_training)
+    return SampleResult([_join(p, vocab) for p in pieces], refused, stuck)
+
+
+def _redraw(probs: Tensor, vocab: Vocabulary, constraint: Constraint, generator, greedy: bool) -> int | None:
+    allowed = torch.tensor([constraint.allows(token) for token in vocab.tokens])
+    masked = probs * allowed
+    if masked.sum() <= 0:
+        return None
+    if greedy:
+        return int(masked.argmax())
+    return int(torch.multinomial(masked / masked.sum(), 1, generator=generator))
+
+
+def _join(pieces: list[str], vocab: Vocabulary) -> str:
+    return ("" if vocab.level == "char" else " ").join(pieces)
+
+
+def _repeat(state, streams: int):
+    """A state for one stream (batch dimension 1) -> the same state for `streams` streams."""
+    if isinstance(state, tuple):
+        return tuple(_repeat(s, streams) for s in state)
+    return state.expand(-1, streams, -1).contiguous()  # (L*D, 1, H) -> (L*D, B, H)

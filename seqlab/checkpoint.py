@@ -33,6 +33,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from seqlab.errors import SeqlabError
+
 FORMAT = "seqlab-checkpoint"
 VERSION = 1
 MODEL_FILE = "model.safetensors"
@@ -45,7 +47,7 @@ _TENSOR = "__tensor__"  # {"__tensor__": "t3"}: the safetensors entry named t3
 _TUPLE = "__tuple__"  # {"__tuple__": [...]}: a tuple, not a list (random.setstate wants tuples)
 
 
-class CheckpointError(Exception):
+class CheckpointError(SeqlabError):
     """A checkpoint cannot be written or read; the message says which and why, in one line."""
 
 
@@ -84,11 +86,14 @@ def save_checkpoint(
     target = Path(directory)
     if not isinstance(config.get("kind"), str):
         raise ValueError("save_checkpoint: config needs a 'kind' string naming the model, e.g. 'char-lm'")
-    if target.exists() and not (target / CONFIG_FILE).is_file() and (not target.is_dir() or any(target.iterdir())):
+    is_empty_directory = target.is_dir() and not any(target.iterdir())
+    if target.exists() and not (target / CONFIG_FILE).is_file() and not is_empty_directory:
         # Replacing the target removes it: refuse anything that is not a checkpoint.
         raise CheckpointError(f"{target} exists and is not a seqlab checkpoint; refusing to replace it")
+    content = {"format": FORMAT, "version": VERSION, "kind": config["kind"], "model": config.get("model", {})}
+    content.update({key: value for key, value in config.items() if key not in ("format", "version")})
     try:
-        config_text = json.dumps({"format": FORMAT, "version": VERSION, "model": {}, **config}, indent=2)
+        config_text = json.dumps(content, indent=2)
     except (TypeError, ValueError) as error:
         raise ValueError(f"save_checkpoint: config is not JSON-serialisable ({error})") from None
 
@@ -101,7 +106,9 @@ def save_checkpoint(
 
     # safetensors refuses tensors that share memory (tied weights); a copy of each stands
     # alone, and load_state_dict ties them again.
-    weights = {name: tensor.detach().to("cpu").contiguous().clone() for name, tensor in model.state_dict().items()}
+    weights = {
+        name: tensor.detach().to("cpu").contiguous().clone() for name, tensor in model.state_dict().items()
+    }
     save_file(weights, temporary / MODEL_FILE)
     (temporary / CONFIG_FILE).write_text(config_text + "\n", encoding="utf-8")
     if optimizer is not None:
@@ -152,6 +159,14 @@ def _split_tensors(value, tensors: dict[str, torch.Tensor]):
 # Reading
 
 
+def checkpoint_exists(path: str | os.PathLike) -> bool:
+    """Whether `path` holds a checkpoint (or the `.old` copy an interrupted save leaves)."""
+    path = Path(path)
+    if path.name == MODEL_FILE:
+        path = path.parent
+    return (path / CONFIG_FILE).is_file() or (path.with_name(f"{path.name}.old") / CONFIG_FILE).is_file()
+
+
 def load_checkpoint(path: str | os.PathLike, expected_kind: str | None = None) -> Checkpoint:
     """Read the checkpoint at `path` (its directory, or the model.safetensors inside it).
 
@@ -191,7 +206,7 @@ def load_model_weights(model: torch.nn.Module, checkpoint: Checkpoint | str | os
     for name in expected:
         if name in stored and stored[name].shape != expected[name].shape:
             problems.append(
-                f"{name} of shape {tuple(stored[name].shape)}, not {tuple(expected[name].shape)}"
+                f"{name} is {tuple(stored[name].shape)} there, {tuple(expected[name].shape)} here"
             )
             break  # one shape is enough to show the models differ
     if problems:
@@ -218,7 +233,9 @@ def _checkpoint_directory(path: Path) -> Path:
             return old
         raise CheckpointError(f"no checkpoint at {path}: the directory does not exist")
     if not path.is_dir():
-        raise CheckpointError(f"{path} is not a checkpoint: a checkpoint is a directory holding {MODEL_FILE} and {CONFIG_FILE}")
+        raise CheckpointError(
+            f"{path} is not a checkpoint: a checkpoint is a directory holding {MODEL_FILE} and {CONFIG_FILE}"
+        )
     return path
 
 
@@ -231,11 +248,13 @@ def _read_config(directory: Path) -> dict:
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise CheckpointError(f"{file} is truncated or corrupt: {error}") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise CheckpointError(f"{directory} is not a seqlab checkpoint: {file} has no \"format\": \"{FORMAT}\"")
+        raise CheckpointError(
+            f"{directory} is not a seqlab checkpoint: {file} has no \"format\": \"{FORMAT}\""
+        )
     if not isinstance(config.get("version"), int) or config["version"] > VERSION:
         raise CheckpointError(
-            f"{directory} has checkpoint version {config.get('version')!r}; this seqlab reads version {VERSION} "
-            f"or older (upgrade seqlab)"
+            f"{directory} has checkpoint version {config.get('version')!r}; "
+            f"this seqlab reads version {VERSION} or older (upgrade seqlab)"
         )
     if not isinstance(config.get("kind"), str):
         raise CheckpointError(f"{file} does not say what kind of model it holds (no \"kind\")")
@@ -258,10 +277,11 @@ def _read_safetensors(file: Path) -> tuple[dict[str, torch.Tensor], dict[str, st
 def _load_tree(file: Path):
     tensors, metadata = _read_safetensors(file)
     try:
-        skeleton = json.loads(metadata["json"])
+        return _join_tensors(json.loads(metadata["json"]), tensors)
     except (KeyError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{file} is corrupt: its JSON metadata is missing or unreadable ({error})") from None
-    return _join_tensors(skeleton, tensors)
+        raise CheckpointError(
+            f"{file} is corrupt: its JSON skeleton is missing or names absent tensors ({error})"
+        ) from None
 
 
 def _join_tensors(value, tensors: dict[str, torch.Tensor]):

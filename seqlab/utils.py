@@ -73,7 +73,9 @@ def choose_device(name: str) -> torch.device:
     if match is None:
         raise ValueError(f"unknown device {name!r}; choose {_DEVICE_NAMES}")
     if not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} is not available: this torch sees no CUDA GPU; use 'cpu' or 'auto'")
+        raise ValueError(
+            f"device {name!r} is not available: this torch sees no CUDA GPU; use 'cpu' or 'auto'"
+        )
     index = match.group(1)
     if index is not None and int(index) >= torch.cuda.device_count():
         raise ValueError(

@@ -15,6 +15,7 @@ from seqlab import __version__
 
 # task name -> (module, one-line description); the order is the order in --help.
 TASKS = {
+    "music": ("seqlab.tasks.music", "music generation: learn folk tunes in ABC notation, write new ones"),
     "core": ("seqlab.tasks.core", "the recurrent core: check seqlab's cells against torch.nn"),
 }
 

@@ -60,7 +60,7 @@ class SampleResult:
 def sample(
     model: torch.nn.Module,
     vocab: Vocabulary,
-    prompt: str,
+    prompt: str | Sequence[str],
     length: int,
     config: SamplingConfig | None = None,
     streams: int = 1,
@@ -69,6 +69,8 @@ def sample(
     stop: Callable[[str], bool] | None = None,
 ) -> SampleResult:
     """Generate `length` tokens after `prompt` in each of `streams` streams.
+
+    `prompt` is one text for all streams, or one per stream.
 
     `model.step(tokens (B,), state) -> (logits (B, V), state)` is the one-step interface;
     `stop(text)`, checked after each token, ends a stream early.
@@ -82,14 +84,18 @@ def sample(
     was_training = model.training
     model.eval()
 
-    prompt_ids = vocab.encode(prompt)
-    if not prompt_ids:
-        raise ValueError("the prompt must hold at least one token")
-    # Read the prompt in one call, then copy its final state to every stream.
-    tokens = torch.tensor([prompt_ids], device=device)  # (1, P)
-    logits, state = model(tokens)
-    logits = logits[:, -1].expand(streams, -1)  # (B, V)
-    state = _repeat(state, streams)
+    if isinstance(prompt, str):
+        # Read the prompt in one call, then copy its final state to every stream.
+        logits, state = _read_prompt(model, vocab, prompt, device)
+        logits = logits.expand(streams, -1)  # (B, V)
+        state = _repeat(state, streams)
+    else:
+        if len(prompt) != streams:
+            raise ValueError(f"expected {streams} prompts (one per stream), got {len(prompt)}")
+        # Prompts of different lengths: read each alone, then stack the streams' states.
+        read = [_read_prompt(model, vocab, p, device) for p in prompt]
+        logits = torch.cat([one_logits for one_logits, _ in read])  # (B, V)
+        state = _concatenate([one_state for _, one_state in read])
 
     pieces: list[list[str]] = [[] for _ in range(streams)]
     texts = [""] * streams
@@ -131,6 +137,22 @@ def sample(
         logits, state = model.step(chosen.to(device), state)
     model.train(was_training)
     return SampleResult([_join(p, vocab) for p in pieces], refused, stuck)
+
+
+def _read_prompt(model, vocab: Vocabulary, prompt: str, device):
+    """Run the model over a prompt: (logits for the next token (1, V), state with batch 1)."""
+    ids = vocab.encode(prompt)
+    if not ids:
+        raise ValueError("the prompt must hold at least one token")
+    logits, state = model(torch.tensor([ids], device=device))  # (1, P, V)
+    return logits[:, -1], state
+
+
+def _concatenate(states: list):
+    """States of single streams (batch dimension 1) -> one state for all of them."""
+    if isinstance(states[0], tuple):
+        return tuple(torch.cat(parts, dim=1) for parts in zip(*states))
+    return torch.cat(states, dim=1)
 
 
 def _redraw(probs: Tensor, vocab: Vocabulary, constraint: Constraint, generator, greedy: bool) -> int | None:

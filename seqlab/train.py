@@ -240,6 +240,10 @@ def train(
                 f"evaluate() returned {sorted(result.metrics)}, without {config.metric!r}, "
                 f"the metric that picks the best checkpoint (TrainConfig.metric)"
             )
+        if result.metrics and config.progress:
+            # One line per evaluation, above the bar, so the log keeps the learning curve.
+            shown = ", ".join(f"{name} {value:.4f}" for name, value in result.metrics.items())
+            tqdm.write(f"step {step}: {shown}" + (" (best)" if improved else ""))
         if out_dir is None:
             return
         saved = {**checkpoint_config, "step": step, "metrics": result.metrics, "train": asdict(config)}

@@ -42,11 +42,18 @@ def run(module, x, hx, **kwargs):
     module.zero_grad()
     output, state = module(x, hx, **kwargs) if hx is not None else module(x, **kwargs)
     data = output.data if hasattr(output, "batch_sizes") else output
-    weights = torch.linspace(-1, 1, data.numel(), dtype=data.dtype).reshape(data.shape)
-    loss = (data * weights).sum() + sum((s**2).sum() for s in flatten_state(state))
+    loss = parity_loss(data, state)
     loss.backward()
     grads = {name: p.grad.clone() for name, p in module.named_parameters()}
     return data, flatten_state(state), grads
+
+
+def parity_loss(output, state):
+    """A loss that every output and state element feeds, with a different weight each. Means,
+    not sums, as in training: gradients stay of order one, so that the absolute tolerances
+    (1e-5 in float32) ask for agreement to float32's precision and no more."""
+    weights = torch.linspace(-1, 1, output.numel(), dtype=output.dtype).reshape(output.shape)
+    return (output * weights).mean() + sum((s**2).mean() for s in flatten_state(state))
 
 
 def assert_close(a, b, tol, what):
@@ -127,9 +134,7 @@ def test_lengths_match_packed_torch(kind, bidirectional, batch_first, dtype):
     reference.zero_grad()
     out_packed, state = reference(packed)
     out_ref, _ = pad_packed_sequence(out_packed, batch_first=batch_first, total_length=STEPS)
-    weights = torch.linspace(-1, 1, out_ref.numel(), dtype=dtype).reshape(out_ref.shape)
-    loss = (out_ref * weights).sum() + sum((s**2).sum() for s in flatten_state(state))
-    loss.backward()
+    parity_loss(out_ref, state).backward()
     expected = (out_ref, flatten_state(state), {n: p.grad.clone() for n, p in reference.named_parameters()})
 
     results = {"scratch": run(scratch, x, None, lengths=lengths), "fused": run(fused, x, None, lengths=lengths)}
@@ -264,3 +269,41 @@ def test_layer_gradcheck_with_lengths(kind):
         return output
 
     assert torch.autograd.gradcheck(f, (x, *layer.parameters()))
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_summed_weight_gradient_survives_retain_graph_and_autograd_grad(kind):
+    """The scratch loop sums dL/dW_hh over steps in one product at the end of the backward
+    sweep; a second backward of a retained graph, and torch.autograd.grad, must see the same."""
+    torch.manual_seed(9)
+    layer = getattr(snn, kind)(INPUT, HIDDEN, num_layers=2, dtype=torch.float64)
+    reference = getattr(torch.nn, kind)(INPUT, HIDDEN, num_layers=2, dtype=torch.float64)
+    reference.load_state_dict(layer.state_dict())
+    x = torch.randn(STEPS, BATCH, INPUT, dtype=torch.float64)
+
+    loss = parity_loss(*layer(x))
+    loss.backward(retain_graph=True)
+    once = layer.weight_hh_l0.grad.clone()
+    loss.backward()
+    assert torch.allclose(layer.weight_hh_l0.grad, 2 * once, atol=1e-12)
+
+    expected = torch.autograd.grad(parity_loss(*reference(x)), [reference.weight_hh_l0, reference.weight_hh_l1])
+    got = torch.autograd.grad(parity_loss(*layer(x)), [layer.weight_hh_l0, layer.weight_hh_l1])
+    for g, e in zip(got, expected):
+        assert_close(g, e, 1e-10, "autograd.grad")
+
+
+def test_frozen_recurrent_weights_and_no_grad():
+    torch.manual_seed(10)
+    layer = snn.LSTM(INPUT, HIDDEN)
+    reference = torch.nn.LSTM(INPUT, HIDDEN)
+    reference.load_state_dict(layer.state_dict())
+    for module in (layer, reference):
+        module.weight_hh_l0.requires_grad_(False)
+    x = torch.randn(STEPS, BATCH, INPUT)
+    parity_loss(*layer(x)).backward()
+    parity_loss(*reference(x)).backward()
+    assert layer.weight_hh_l0.grad is None
+    assert_close(layer.weight_ih_l0.grad, reference.weight_ih_l0.grad, 1e-5, "frozen W_hh")
+    with torch.no_grad():
+        assert_close(layer(x)[0], reference(x)[0], 1e-5, "no_grad output")

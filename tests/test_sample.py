@@ -74,3 +74,11 @@ def test_constraints_mask_tokens_and_stop_ends_streams(model_and_vocab):
     assert result.refused > 0  # the untrained model does propose vowels
     stopped = sample(model, vocab, "b", 200, stop=lambda text: "|" in text, generator=torch.Generator().manual_seed(0))
     assert stopped.texts[0].endswith("|") and stopped.texts[0].count("|") == 1
+
+
+def test_one_prompt_per_stream_matches_separate_runs(model_and_vocab):
+    model, vocab = model_and_vocab
+    prompts = ["ab", "hgfedc|"]
+    together = sample(model, vocab, prompts, 15, SamplingConfig(greedy=True), streams=2).texts
+    alone = [sample(model, vocab, p, 15, SamplingConfig(greedy=True)).texts[0] for p in prompts]
+    assert together == alone

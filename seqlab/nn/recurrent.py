@@ -36,7 +36,7 @@ from seqlab.nn._checks import check_like, check_shape, check_tensor
 from seqlab.nn.cells import gru_step, lstm_step, rnn_relu_step, rnn_tanh_step
 
 State = Tensor | tuple[Tensor, Tensor]
-StepFn = Callable[[Tensor, State, Tensor, Tensor | None], tuple[Tensor, State]]
+StepFn = Callable[[Tensor, State, Callable[[Tensor], Tensor]], tuple[Tensor, State]]
 
 BACKENDS = ("scratch", "fused")
 
@@ -54,17 +54,16 @@ def recur(
     step: StepFn,
     x_proj: Tensor,
     state: State,
-    weight_hh: Tensor,
-    bias_hh: Tensor | None,
+    recurrent: Callable[[Tensor], Tensor],
     mask: Tensor | None = None,
     reverse: bool = False,
 ) -> tuple[Tensor, State]:
     """Run one cell over time: the network of lecture section 2, unrolled.
 
-    x_proj (T, B, G*H) holds W_xh x_t + b for every step; state is the state before the
-    first step; mask (T, B, 1), if given, is True where a step is real. Returns the outputs
-    (T, B, H) and the final state. Backpropagation through time is autograd walking this
-    loop backwards, one step at a time.
+    x_proj (T, B, G*H) holds W_xh x_t + b_ih for every step; recurrent(h) = W_hh h + b_hh;
+    state is the state before the first step; mask (T, B, 1), if given, is True where a
+    step is real. Returns the outputs (T, B, H) and the final state. Backpropagation
+    through time is autograd walking this loop backwards, one step at a time.
     """
     # unbind, not x_proj[t]: indexing would make backward build a full (T, B, G*H) gradient
     # for every step and add them up, T times the work; unbind's backward stacks once.
@@ -73,7 +72,7 @@ def recur(
     steps = range(len(inputs))
     outputs: list[Tensor] = list(inputs)  # placeholders, each replaced below
     for t in reversed(steps) if reverse else steps:
-        output, new_state = step(inputs[t], state, weight_hh, bias_hh)
+        output, new_state = step(inputs[t], state, recurrent)
         if real_steps is not None:
             # Past a sequence's end (a padding step) the state is carried unchanged and the
             # output is zero. Running backwards, the state therefore stays at its initial
@@ -84,6 +83,70 @@ def recur(
         state = new_state
         outputs[t] = output
     return torch.stack(outputs), state
+
+
+def _recurrent_product(state: State, weight_hh: Tensor, bias_hh: Tensor | None):
+    """The initial state and the function h -> W_hh h + b_hh for one run of `recur`.
+
+    Backpropagation through time sums the recurrent weight's gradient over the steps:
+    dL/dW_hh = sum_t dL/dz_t h_{t-1}^T, with z_t = W_hh h_{t-1} (lecture section 4).
+    Autograd, left alone, makes that sum one outer product per step, each as large as
+    W_hh, plus an addition of W_hh's size per step: most of the backward's time when the
+    batch is small. Here each step's backward only passes dL/dh_{t-1} = W_hh^T dL/dz_t on
+    and notes (dL/dz_t, h_{t-1}); the initial state goes through a node whose backward,
+    which autograd runs last, makes the whole sum in one matrix product. The numbers are
+    the same (the parity tests compare them with torch.nn). Under torch.compile, or when
+    W_hh needs no gradient, the plain product is used.
+    """
+    plain = lambda h: F.linear(h, weight_hh, bias_hh)  # noqa: E731
+    if not (torch.is_grad_enabled() and weight_hh.requires_grad) or torch.compiler.is_compiling():
+        return state, plain
+    ledger: list[tuple[Tensor, Tensor]] = []
+    weight = weight_hh.detach()
+    h0 = state[0] if isinstance(state, tuple) else state
+    h0 = _SumWeightGradient.apply(h0, weight_hh, ledger)
+    initial = (h0, state[1]) if isinstance(state, tuple) else h0
+
+    def recurrent(h: Tensor) -> Tensor:
+        z = _NotedProduct.apply(h, weight, ledger)  # W_hh h
+        return z if bias_hh is None else z + bias_hh
+
+    return initial, recurrent
+
+
+class _NotedProduct(torch.autograd.Function):
+    """z = W h, whose backward returns dL/dh and notes (dL/dz, h) for W's gradient."""
+
+    @staticmethod
+    def forward(ctx, h: Tensor, weight: Tensor, ledger: list) -> Tensor:
+        ctx.save_for_backward(h, weight)
+        ctx.ledger = ledger
+        return h @ weight.t()  # (B, H) @ (H, G*H)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_z: Tensor):
+        h, weight = ctx.saved_tensors
+        ctx.ledger.append((grad_z, h))
+        return grad_z @ weight, None, None  # dL/dh = dL/dz W
+
+
+class _SumWeightGradient(torch.autograd.Function):
+    """The identity on the initial state h_0, whose backward, reached only after every
+    step's backward, turns the noted (dL/dz_t, h_{t-1}) into dL/dW_hh in one product."""
+
+    @staticmethod
+    def forward(ctx, h0: Tensor, weight_hh: Tensor, ledger: list) -> Tensor:
+        ctx.ledger = ledger
+        return h0.clone()
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_h0: Tensor):
+        grads, inputs = zip(*ctx.ledger)
+        ctx.ledger.clear()  # a second backward (retain_graph=True) notes afresh
+        grad_weight = torch.cat(grads).t() @ torch.cat(inputs)  # (G*H, T*B) @ (T*B, H)
+        return grad_h0, grad_weight, None
 
 
 def _where(condition: Tensor, new: State, old: State) -> State:
@@ -203,9 +266,8 @@ class Recurrent(torch.nn.RNNBase):
                 # to wait for the previous step. One big product is far faster than T small
                 # ones, on a CPU as on a GPU, and it is what cuDNN does too.
                 x_proj = F.linear(layer_input, weight_ih, bias_ih)  # (T, B, G*H)
-                output, final = recur(
-                    step, x_proj, _select(state, k), weight_hh, bias_hh, mask, reverse=direction == 1
-                )
+                initial, recurrent = _recurrent_product(_select(state, k), weight_hh, bias_hh)
+                output, final = recur(step, x_proj, initial, recurrent, mask, reverse=direction == 1)
                 outputs.append(output)
                 finals.append(final)
             layer_input = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]  # (T, B, D*H)

@@ -15,6 +15,8 @@ one matrix product computes all four and the weights interchange with torch.nn.L
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -22,15 +24,14 @@ from torch import Tensor
 from seqlab.nn.cells._base import prepare_cell_input
 
 
-def lstm_step(
-    x_proj: Tensor, state: tuple[Tensor, Tensor], weight_hh: Tensor, bias_hh: Tensor | None
-):
-    """One step. x_proj = W_ix x_t + b_ih for the four gates (B, 4H), computed by the caller.
+def lstm_step(x_proj: Tensor, state: tuple[Tensor, Tensor], recurrent: Callable[[Tensor], Tensor]):
+    """One step. x_proj = W_ix x_t + b_ih for the four gates (B, 4H), computed by the caller;
+    recurrent(h) = W_hh h + b_hh.
 
     Returns (output, state) = (h_t, (h_t, c_t)).
     """
     h_prev, c_prev = state
-    gates = x_proj + F.linear(h_prev, weight_hh, bias_hh)  # (B, 4H): i, f, g, o side by side
+    gates = x_proj + recurrent(h_prev)  # (B, 4H): i, f, g, o side by side
     i_gate, f_gate, g_gate, o_gate = gates.chunk(4, dim=-1)
     i_t = torch.sigmoid(i_gate)
     f_t = torch.sigmoid(f_gate)
@@ -49,13 +50,16 @@ class LSTMCell(torch.nn.LSTMCell):
     ``cell(x_t, (h_prev, c_prev)) -> (h_t, c_t)``; a missing state is zeros.
     """
 
+    def recurrent(self, h: Tensor) -> Tensor:
+        return F.linear(h, self.weight_hh, self.bias_hh)  # W_hh h + b_hh, all four gates
+
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
             raise TypeError("LSTMCell: hx must be a tuple (h_0, c_0) of two tensors")
         x_t, h_prev, unbatched = prepare_cell_input(self, input, None if hx is None else hx[0], "hx[0]")
         _, c_prev, _ = prepare_cell_input(self, input, None if hx is None else hx[1], "hx[1]")
         _, (h_t, c_t) = lstm_step(
-            F.linear(x_t, self.weight_ih, self.bias_ih), (h_prev, c_prev), self.weight_hh, self.bias_hh
+            F.linear(x_t, self.weight_ih, self.bias_ih), (h_prev, c_prev), self.recurrent
         )
         if unbatched:
             return h_t.squeeze(0), c_t.squeeze(0)

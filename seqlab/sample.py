@@ -13,7 +13,7 @@ out before sampling, but costs a check of every token only when the first draw i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Protocol, Sequence
 
 import torch
 from torch import Tensor
@@ -66,14 +66,14 @@ def sample(
     streams: int = 1,
     generator: torch.Generator | None = None,
     constraints: Sequence[Constraint] | None = None,
-    stop: Callable[[str], bool] | None = None,
+    stop: str | None = None,
 ) -> SampleResult:
     """Generate `length` tokens after `prompt` in each of `streams` streams.
 
     `prompt` is one text for all streams, or one per stream.
 
-    `model.step(tokens (B,), state) -> (logits (B, V), state)` is the one-step interface;
-    `stop(text)`, checked after each token, ends a stream early.
+    `model.step(tokens (B,), state) -> (logits (B, V), state)` is the one-step interface.
+    A stream ends early once its text ends with `stop` (say "\n\n", the end of a tune).
     """
     config = config or SamplingConfig()
     if length < 0 or streams < 1:
@@ -98,7 +98,6 @@ def sample(
         state = _concatenate([one_state for _, one_state in read])
 
     pieces: list[list[str]] = [[] for _ in range(streams)]
-    texts = [""] * streams
     active = torch.ones(streams, dtype=torch.bool)
     refused = stuck = 0
     # The unknown token stands for "something not in the vocabulary": never write it.
@@ -128,10 +127,8 @@ def sample(
             if constraints is not None:
                 constraints[b].feed(token)
             pieces[b].append(token)
-            if stop is not None:
-                texts[b] = _join(pieces[b], vocab)
-                if stop(texts[b]):
-                    active[b] = False
+            if stop and _join(pieces[b][-len(stop):], vocab).endswith(stop):
+                active[b] = False
         if not active.any():
             break
         logits, state = model.step(chosen.to(device), state)

@@ -102,7 +102,8 @@ def load_music_data(source: str) -> MusicData:
     corpus = load_corpus(source)
     train_tunes, held_out = held_out_split(corpus.tunes)
     if not held_out or not train_tunes:
-        raise SeqlabError(f"{source}: {len(corpus.tunes)} tunes are too few to hold 10% out; give at least 10")
+        # 10% rounded half up holds one tune out from 5 tunes on.
+        raise SeqlabError(f"{source}: {len(corpus.tunes)} tunes are too few to hold 10% out; give at least 5")
     return MusicData(train_tunes, held_out, corpus.skipped, corpus.source)
 
 
@@ -158,6 +159,37 @@ def held_out_bits_per_char(model, ids, batch_size: int = 8, window: int = 256) -
     return total / count / math.log(2)
 
 
+def _check_stream_length(config: MusicTrainConfig, characters: int, source: str) -> None:
+    """Say in one line when the training text cannot fill one batch of windows, before the
+    batch makers fail deep inside: random windows need `window + 1` characters after their
+    start; the stateful stream starts each pass at an offset below `window` and then needs
+    at least 2 characters per batch row."""
+    if config.stateful:
+        needed = config.window - 1 + 2 * config.batch_size
+    else:
+        needed = config.window + 2
+    if characters < needed:
+        raise SeqlabError(
+            f"--window {config.window} with --batch-size {config.batch_size} needs at least {needed:,} "
+            f"characters of training text; {source} has {characters:,}: give smaller values or more tunes"
+        )
+
+
+def _check_resume_vocabulary(config: MusicTrainConfig, vocab) -> None:
+    """--resume with other data would silently give the weights other characters' meanings."""
+    from seqlab.checkpoint import checkpoint_exists, load_checkpoint
+
+    last = Path(config.out) / "last"
+    if not checkpoint_exists(last):
+        return
+    stored = load_checkpoint(last, expected_kind=KIND).config.get("vocabulary", {}).get("tokens")
+    if stored != vocab.tokens:
+        raise SeqlabError(
+            f"cannot resume {last}: it was trained on other characters than {config.data} holds; "
+            f"resume with the --data it was trained on, or train afresh into another --out"
+        )
+
+
 def train_music(config: MusicTrainConfig, resume: bool = False, progress: bool = True):
     import torch
 
@@ -168,6 +200,9 @@ def train_music(config: MusicTrainConfig, resume: bool = False, progress: bool =
     vocab = Vocabulary.build(data.train_text)  # held-out characters it lacks read as <unk>
     train_ids = torch.tensor(vocab.encode(data.train_text))
     held_out_ids = torch.tensor(vocab.encode(data.held_out_text))
+    if resume:
+        _check_resume_vocabulary(config, vocab)
+    _check_stream_length(config, train_ids.numel(), data.source)
     model = build_model(config, len(vocab))
     if config.stateful:
         batches = endless_windows(train_ids, config.batch_size, config.window, seed=config.seed)
@@ -218,7 +253,7 @@ def train_music(config: MusicTrainConfig, resume: bool = False, progress: bool =
 # ------------------------------------------------------------------------------- generation
 def load_music_model(checkpoint: str | None = None, device: str = "cpu"):
     """The model and vocabulary of a checkpoint; None means the model shipped with seqlab."""
-    from seqlab.checkpoint import load_checkpoint, load_model_weights
+    from seqlab.checkpoint import CheckpointError, load_checkpoint, load_model_weights
     from seqlab.data import Vocabulary
     from seqlab.models import LanguageModel, LanguageModelConfig
     from seqlab.utils import choose_device
@@ -227,10 +262,19 @@ def load_music_model(checkpoint: str | None = None, device: str = "cpu"):
     if checkpoint is None and not (path / "model.safetensors").is_file():
         raise SeqlabError("seqlab has no shipped music model in this install; train one: seqlab music train")
     loaded = load_checkpoint(path, expected_kind=KIND)
-    model = LanguageModel(LanguageModelConfig(**{**loaded.config["model"], "backend": "fused"}))
+    try:
+        model = LanguageModel(LanguageModelConfig(**{**loaded.config["model"], "backend": "fused"}))
+        vocab = Vocabulary.from_json(loaded.config["vocabulary"])
+    except (KeyError, TypeError) as error:
+        raise CheckpointError(f"checkpoint {loaded.path} is not a complete music model: its config.json lacks or garbles {error}") from None
+    if len(vocab) != model.config.vocab_size:
+        raise CheckpointError(
+            f"checkpoint {loaded.path} is inconsistent: {len(vocab)} characters in its vocabulary, "
+            f"{model.config.vocab_size} in its model"
+        )
     load_model_weights(model, loaded)
     model.to(choose_device(device)).eval()
-    return model, Vocabulary.from_json(loaded.config["vocabulary"]), loaded.config
+    return model, vocab, loaded.config
 
 
 @dataclass
@@ -275,7 +319,7 @@ def generate_tunes(
         constraints = [MeterTracker(prompt) for prompt in prompts] if meter_aware else None
         result = sample(
             model, vocab, prompts, max_length, config, streams=streams, generator=generator,
-            constraints=constraints, stop=lambda text: text.endswith(TUNE_SEPARATOR),
+            constraints=constraints, stop=TUNE_SEPARATOR,
         )
         report.constraint_redraws += result.refused
         for prompt, text in zip(prompts, result.texts):
@@ -302,13 +346,17 @@ def _prompts(model, vocab, streams: int, start: str | None, config, generator) -
     if start is None:
         return [opening + "T:"] * streams
     start = start.replace("\\n", "\n").strip("\n")
+    if not start.strip():
+        raise SeqlabError("--start is empty; give header lines such as \"M:6/8\\nK:D\", or leave it out")
+    if "\n\n" in start:
+        raise SeqlabError("--start holds a blank line, which ends a tune; give header lines one after another")
     unknown = vocab.unknown_tokens(start)
     if unknown:
         raise SeqlabError(f"--start holds characters the model never saw: {''.join(unknown)!r}")
     if "T:" in start:
         return [opening + start + "\n"] * streams
     titles = sample(model, vocab, opening + "T:", 80, config, streams=streams, generator=generator,
-                    stop=lambda text: text.endswith("\n")).texts
+                    stop="\n").texts
     return [opening + "T:" + title.split("\n")[0] + "\n" + start + "\n" for title in titles]
 
 
@@ -366,6 +414,12 @@ def config_from_args(args) -> MusicTrainConfig:
             raise SeqlabError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
     if not config.lr > 0:
         raise SeqlabError(f"--lr must be > 0, got {config.lr}")
+    if config.lr_schedule not in ("constant", "cosine"):
+        raise SeqlabError(f"--lr-schedule must be constant or cosine, got {config.lr_schedule!r}")
+    if config.clip_grad_norm is not None and not config.clip_grad_norm > 0:
+        raise SeqlabError(f"--clip-grad-norm must be > 0, got {config.clip_grad_norm}")
+    if not config.weight_decay >= 0:
+        raise SeqlabError(f"--weight-decay must be >= 0, got {config.weight_decay}")
     return config
 
 
@@ -418,10 +472,13 @@ def run_generate(args) -> int:
 
     if args.count < 1:
         raise SeqlabError(f"--count must be at least 1, got {args.count}")
-    if not args.temperature > 0:
-        raise SeqlabError(f"--temperature must be > 0, got {args.temperature}")
+    _check_temperature(args.temperature)
     if args.top_k is not None and args.top_k < 1:
         raise SeqlabError(f"--top-k must be at least 1, got {args.top_k}")
+    if args.seed is not None and not 0 <= args.seed < 2**64:
+        raise SeqlabError(f"--seed must be from 0 to 2**64 - 1, got {args.seed}")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise SeqlabError(f"--out {args.out} is a file; give a folder for the tunes")
     seed = args.seed if args.seed is not None else int.from_bytes(__import__("os").urandom(4), "little")
     model, vocab, _ = load_music_model(args.checkpoint, args.device)
     report = generate_tunes(
@@ -431,11 +488,11 @@ def run_generate(args) -> int:
     if not report.tunes:
         raise SeqlabError(f"no valid tune in {report.sampled} samples; try a lower --temperature")
     renderings = render_tunes(report.tunes, args.out, midi=not args.no_audio, wav=not args.no_audio, svg=not args.no_svg)
-    for rendering in renderings:
+    for number, rendering in enumerate(renderings, start=1):
         title = next((line[2:].strip() for line in rendering.abc.split("\n") if line.startswith("T:")), "")
         made = [p.name for p in (rendering.midi, rendering.wav, rendering.svg) if p is not None]
-        stem = Path(args.out) / (made[0].rsplit(".", 1)[0] + ".abc" if made else "")
-        print(f"{stem}  {title!r}  + {', '.join(made) or 'nothing else'}")
+        abc_file = Path(args.out) / f"tune_{number}.abc"  # render_tunes' names: {stem}_{n}.abc, n from 1
+        print(f"{abc_file}  {title!r}  + {', '.join(made) or 'nothing else'}")
         for error in rendering.errors:
             print(f"    {error}")
     print(
@@ -457,7 +514,10 @@ def evaluate_music(checkpoint: str | None, samples: int, temperature: float = 1.
         raise SeqlabError(f"--samples must be at least 1, got {samples}")
     model, vocab, config = load_music_model(checkpoint, device)
     source = config.get("data", {}).get("source", "irish")
-    data = load_music_data(source)
+    try:
+        data = load_music_data(source)
+    except SeqlabError as error:
+        raise SeqlabError(f"cannot measure held-out bits/char: the checkpoint was trained on {source}: {error}") from None
     held_out = torch.tensor(vocab.encode(data.held_out_text))
     bits = held_out_bits_per_char(model, held_out)
     started = time.perf_counter()
@@ -473,7 +533,8 @@ def evaluate_music(checkpoint: str | None, samples: int, temperature: float = 1.
         "temperature": temperature,
         "meter_aware": meter_aware,
         "parse_and_play": _share(playing),
-        "all_bars_right": _share([v.bars_ok for v in verdicts]),
+        # A tune with no bar that can be checked (no music, no M:) has no bar right.
+        "all_bars_right": _share([v.bars_ok and v.interior_bars > 0 for v in verdicts]),
         "valid": _share([v.valid for v in verdicts]),
         "aabb": _share([v.aabb for v in verdicts]),
         "copied_bars": round(copied_bar_fraction(report.tunes, data.train_tunes, run=4), 4),
@@ -486,9 +547,17 @@ def _share(flags) -> float:
     return round(sum(bool(f) for f in flags) / max(1, len(flags)), 4)
 
 
+def _check_temperature(temperature: float) -> None:
+    # inf passes "> 0", but logits / inf is NaN wherever a logit is -inf (a refused
+    # character), and sampling then fails deep inside torch.
+    if not (temperature > 0 and math.isfinite(temperature)):
+        raise SeqlabError(f"--temperature must be a finite number > 0, got {temperature}")
+
+
 def run_evaluate(args) -> int:
-    if not args.temperature > 0:
-        raise SeqlabError(f"--temperature must be > 0, got {args.temperature}")
+    _check_temperature(args.temperature)
+    if args.seed is not None and not 0 <= args.seed < 2**64:
+        raise SeqlabError(f"--seed must be from 0 to 2**64 - 1, got {args.seed}")
     results = evaluate_music(args.checkpoint, args.samples, args.temperature, args.meter_aware, args.seed, args.device)
     if args.json:
         print(json.dumps(results, indent=2))

@@ -1,0 +1,469 @@
+"""`seqlab music train | generate | evaluate`, end to end through seqlab.cli.main.
+
+One tiny model is trained once for the module (a few seconds) on 30 real tunes from the
+shipped irish.abc. A model that small writes mostly invalid tunes, so the generation tests
+keep them with --keep-invalid where they need files, and one test checks the rejection path.
+"""
+
+import contextlib
+import io
+import json
+import math
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from seqlab.checkpoint import save_checkpoint
+from seqlab.cli import main
+from seqlab.music import held_out_split, load_corpus, split_header, validate
+from seqlab.tasks import music as music_task
+
+TUNES = 30
+STEPS = 400  # the tiny preset's 20 steps write hardly a bar line; 400 still take seconds
+EVAL_EVERY = 200
+# With the header given and a cool temperature, the tiny model's tunes mostly render.
+RENDERABLE = ("--start", "T:Test\\nM:4/4\\nL:1/8\\nK:D", "--temperature", "0.6")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Toy models gain nothing from threads, and on a busy 2-core machine they wait on each other."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def run(argv: list[str]) -> tuple[int, str, str]:
+    """main(argv) -> (exit code, stdout, stderr), without pytest's capsys (usable in fixtures)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def corpus_file(tmp_path_factory) -> Path:
+    """30 real tunes from irish.abc, as a user's .abc file."""
+    path = tmp_path_factory.mktemp("data") / "thirty.abc"
+    path.write_text("\n\n".join(load_corpus().tunes[:TUNES]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, corpus_file):
+    """One tiny model, trained once: (run directory, what `train` printed)."""
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("run")
+    code, stdout, stderr = run([
+        "music", "train", "--preset", "tiny", "--out", str(out), "--no-progress",
+        "--data", str(corpus_file), "--steps", str(STEPS), "--eval-every", str(EVAL_EVERY),
+    ])
+    assert code == 0, stderr
+    return out, stdout
+
+
+def read_config(checkpoint: Path) -> dict:
+    return json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
+
+
+def abc_texts(folder: Path) -> dict[str, str]:
+    return {path.name: path.read_text(encoding="utf-8") for path in sorted(folder.glob("tune_*.abc"))}
+
+
+# ------------------------------------------------------------------------------- train
+def test_train_writes_best_and_last_checkpoints(trained, corpus_file):
+    out, stdout = trained
+    tunes = load_corpus(str(corpus_file)).tunes
+    train_tunes, held_out = held_out_split(tunes)
+    assert (len(train_tunes), len(held_out)) == (27, 3)
+    # The split sizes, as printed, are the fixed 10% split of the file's tunes.
+    assert f"{len(train_tunes)} training tunes" in stdout
+    assert f"{len(held_out)} held out" in stdout
+
+    for name in ("best", "last"):
+        config = read_config(out / name)
+        assert config["kind"] == "music-char-lm"
+        assert (out / name / "model.safetensors").is_file()
+        tokens = config["vocabulary"]["tokens"]
+        # Every character of the training tunes is in the vocabulary, and nothing else but <unk>.
+        assert set(tokens) - {config["vocabulary"]["unknown"]} == set("\n\n".join(train_tunes) + "\n\n")
+        assert config["model"]["vocab_size"] == len(tokens)
+        bits = config["metrics"]["val_bits_per_char"]
+        assert math.isfinite(bits) and 0 < bits < math.log2(len(tokens))  # better than uniform
+        assert config["data"] == {"source": str(corpus_file), "train_tunes": 27, "held_out_tunes": 3}
+    assert read_config(out / "last")["step"] == STEPS
+    # Only last/ can be resumed from: it carries the optimizer and the trainer's state.
+    assert (out / "last" / "optimizer.safetensors").is_file()
+    assert not (out / "best" / "optimizer.safetensors").exists()
+
+
+def test_resume_continues_from_last(tmp_path, corpus_file):
+    common = ["music", "train", "--preset", "tiny", "--no-progress", "--data", str(corpus_file), "--eval-every", "5"]
+    resumed, scratch = tmp_path / "resumed", tmp_path / "scratch"
+    assert run(common + ["--out", str(resumed), "--steps", "10"])[0] == 0
+    first = load_file(resumed / "last" / "model.safetensors")
+
+    code, stdout, stderr = run(common + ["--out", str(resumed), "--steps", "20", "--resume"])
+    assert code == 0, stderr
+    assert "done: 20 steps" in stdout
+    assert read_config(resumed / "last")["step"] == 20
+    after = load_file(resumed / "last" / "model.safetensors")
+    assert any(not torch.equal(first[name], after[name]) for name in first)  # it trained on
+
+    # A run that ignored --resume would be this fresh 20-step run, weight for weight (training
+    # is deterministic); the resumed run differs, since its first 10 steps followed a 10-step
+    # cosine schedule.
+    assert run(common + ["--out", str(scratch), "--steps", "20"])[0] == 0
+    fresh = load_file(scratch / "last" / "model.safetensors")
+    assert any(not torch.equal(fresh[name], after[name]) for name in fresh)
+
+
+def test_resume_refuses_other_characters(tmp_path, corpus_file, capsys):
+    out = tmp_path / "run"
+    common = ["music", "train", "--preset", "tiny", "--no-progress", "--steps", "2", "--out", str(out)]
+    assert main(common + ["--data", str(corpus_file)]) == 0
+    other = tmp_path / "other.abc"  # the same tunes, with a character the model never saw
+    other.write_text(corpus_file.read_text(encoding="utf-8").replace("T:", "T:\u00eb "), encoding="utf-8")
+    capsys.readouterr()
+    assert main(common + ["--data", str(other), "--steps", "4", "--resume"]) != 0
+    assert_one_line_error(capsys.readouterr().err, "cannot resume")
+    assert read_config(out / "last")["step"] == 2  # left as it was
+
+
+def test_lab_preset_dry_run_uses_random_windows(tmp_path, corpus_file, monkeypatch):
+    calls = []
+    original = music_task.random_windows
+
+    def recording(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(music_task, "random_windows", recording)
+    out = tmp_path / "lab"
+    code, stdout, stderr = run([
+        "music", "train", "--preset", "lab", "--steps", "2", "--eval-every", "1", "--hidden-size", "16",
+        "--embedding-size", "8", "--data", str(corpus_file), "--out", str(out), "--no-progress",
+    ])
+    assert code == 0, stderr
+    assert len(calls) == 1  # the lab's random windows, not the stateful stream
+    config = read_config(out / "last")
+    assert config["step"] == 2
+    assert config["music"]["stateful"] is False
+    assert config["music"]["batch_size"] == 8 and config["music"]["window"] == 100  # the lab's
+    assert config["model"]["hidden_size"] == 16 and config["model"]["embedding_size"] == 8  # the overrides
+    assert config["model"]["num_layers"] == 1
+
+
+# ------------------------------------------------------------------------------- generate
+PRINTED = re.compile(r"^(?P<abc>\S+\.abc)  (?P<title>.*)  \+ (?P<made>.*)$")
+
+
+def generate(checkpoint: Path, out: Path, *options: str) -> tuple[int, str, str]:
+    return run(["music", "generate", "--checkpoint", str(checkpoint), "--out", str(out), *options])
+
+
+@pytest.mark.parametrize("renderable", [False, True])
+def test_generate_writes_and_names_its_files(trained, tmp_path, renderable):
+    out_dir, _ = trained
+    out = tmp_path / "tunes"
+    code, stdout, stderr = generate(out_dir / "best", out, "--keep-invalid", "--count", "2", "--seed", "1",
+                                    *(RENDERABLE if renderable else ()))
+    assert code == 0, stderr
+    lines = [PRINTED.match(line) for line in stdout.splitlines() if PRINTED.match(line)]
+    assert [Path(m["abc"]) for m in lines] == [out / "tune_1.abc", out / "tune_2.abc"]
+    on_disk = {path.name for path in out.iterdir()}
+    named = set()
+    for number, match in enumerate(lines, start=1):
+        abc = Path(match["abc"]).read_text(encoding="utf-8")
+        assert abc.startswith(f"X:{number}\n")
+        made = [] if match["made"] == "nothing else" else match["made"].split(", ")
+        assert all(name.startswith(f"tune_{number}.") for name in made)
+        named |= {f"tune_{number}.abc", *made}
+    # What it says it wrote is exactly what is there: a rendering that failed left no file.
+    assert on_disk == named
+    assert f"wrote 2 tunes to {out}/ (seed 1)" in stdout
+
+
+def test_generate_renders_midi_wav_and_svg(trained, tmp_path):
+    out_dir, _ = trained
+    out = tmp_path / "tunes"
+    code, stdout, stderr = generate(out_dir / "best", out, "--keep-invalid", "--count", "4", "--seed", "3",
+                                    *RENDERABLE)
+    assert code == 0, stderr
+    rendered = [path for path in out.iterdir() if path.suffix in (".mid", ".wav", ".svg")]
+    assert {path.suffix for path in rendered} == {".mid", ".wav", ".svg"}, stdout
+    for path in rendered:
+        assert path.name in stdout  # named in what it printed
+        data = path.read_bytes()
+        if path.suffix == ".mid":
+            assert data[:4] == b"MThd"
+        elif path.suffix == ".wav":
+            assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+            assert path.with_suffix(".mid").is_file()  # WAV is made from the MIDI file
+        else:
+            assert b"<svg" in data
+
+
+def test_no_audio_and_no_svg_write_only_abc(trained, tmp_path):
+    out_dir, _ = trained
+    out = tmp_path / "tunes"
+    code, stdout, stderr = generate(out_dir / "best", out, "--keep-invalid", "--count", "4", "--seed", "3",
+                                    "--no-audio", "--no-svg", *RENDERABLE)
+    assert code == 0, stderr
+    assert sorted(path.name for path in out.iterdir()) == [f"tune_{n}.abc" for n in range(1, 5)]
+
+
+def test_same_seed_same_tunes_other_seed_other_tunes(trained, tmp_path):
+    out_dir, _ = trained
+    options = ("--keep-invalid", "--count", "2", "--no-audio", "--no-svg")
+    for name, seed in (("a", "1"), ("b", "1"), ("c", "2")):
+        assert generate(out_dir / "best", tmp_path / name, *options, "--seed", seed)[0] == 0
+    a, b, c = (abc_texts(tmp_path / name) for name in "abc")
+    assert len(a) == 2
+    assert a == b
+    assert a != c
+
+
+def test_start_sets_the_header(trained, tmp_path):
+    out_dir, _ = trained
+    out = tmp_path / "tunes"
+    # "\n" as typed in a shell: a backslash and an n.
+    code, stdout, stderr = generate(out_dir / "best", out, "--keep-invalid", "--count", "3", "--seed", "4",
+                                    "--no-audio", "--no-svg", "--start", "M:6/8\\nK:D")
+    assert code == 0, stderr
+    texts = abc_texts(out)
+    assert len(texts) == 3
+    for text in texts.values():
+        header, _ = split_header(text)
+        assert [letter for letter, _ in header][:2] == ["X", "T"]  # the model's own title first
+        assert ("M", "6/8") in header and ("K", "D") in header
+        assert "M:6/8\nK:D\n" in text
+
+
+def test_start_with_a_title_keeps_it(trained, tmp_path):
+    out_dir, _ = trained
+    out = tmp_path / "tunes"
+    code, _, stderr = generate(out_dir / "best", out, "--keep-invalid", "--count", "1", "--seed", "4",
+                               "--no-audio", "--no-svg", "--start", "T:Mine\\nM:3/4\\nK:G")
+    assert code == 0, stderr
+    assert abc_texts(out)["tune_1.abc"].startswith("X:1\nT:Mine\nM:3/4\nK:G\n")
+
+
+def test_invalid_tunes_are_rejected_without_keep_invalid(trained, tmp_path, capsys):
+    """At a scalding temperature the tiny model writes nothing valid: without --keep-invalid
+    that is a one-line error."""
+    out_dir, _ = trained
+    out = tmp_path / "tunes"
+    code = main(["music", "generate", "--checkpoint", str(out_dir / "best"), "--out", str(out), "--count", "1",
+                 "--seed", "5", "--temperature", "3", "--no-audio", "--no-svg"])
+    assert code != 0
+    message = assert_one_line_error(capsys.readouterr().err, "no valid tune in")
+    sampled = int(re.search(r"no valid tune in (\d+) samples", message)[1])
+    assert sampled >= 4  # it kept trying past the first invalid one
+    assert not out.exists() or not any(out.iterdir())
+
+
+# ------------------------------------------------------------------------------- evaluate
+def test_evaluate_json(trained, capsys):
+    out_dir, _ = trained
+    capsys.readouterr()
+    assert main(["music", "evaluate", "--checkpoint", str(out_dir / "best"), "--samples", "3", "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    # The same held-out split and measure as training's evaluation of these weights.
+    trained_bits = read_config(out_dir / "best")["metrics"]["val_bits_per_char"]
+    assert results["held_out_bits_per_char"] == pytest.approx(trained_bits, abs=1e-3)
+    assert results["samples"] == 3
+    assert results["corpus"] == read_config(out_dir / "best")["data"]["source"]
+    for key in ("parse_and_play", "all_bars_right", "valid", "aabb", "copied_bars"):
+        assert 0.0 <= results[key] <= 1.0, key
+        if key != "copied_bars":  # a share of 3 tunes
+            assert results[key] * 3 == pytest.approx(round(results[key] * 3), abs=1e-3), key
+
+
+def test_evaluate_counts_no_bars_as_no_bar_right(trained, monkeypatch):
+    """A tune without music has no bar right: it must not count towards all_bars_right."""
+    out_dir, _ = trained
+    good = load_corpus().tunes[0]
+    assert validate(good).bars_ok
+    empty = "X:2\nT:Nothing\nM:4/4\nL:1/8\nK:D"
+
+    def fixed(*args, **kwargs):
+        return music_task.GenerationReport(tunes=[good, empty])
+
+    monkeypatch.setattr(music_task, "generate_tunes", fixed)
+    results = music_task.evaluate_music(str(out_dir / "best"), samples=2)
+    assert results["all_bars_right"] == 0.5
+
+
+# ------------------------------------------------------------------------------- bad input
+def assert_one_line_error(stderr: str, expected: str = "") -> str:
+    assert "Traceback" not in stderr
+    lines = stderr.strip("\n").split("\n")
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("seqlab: error: "), stderr
+    assert expected in lines[0], stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def bad_checkpoints(trained, tmp_path_factory):
+    out_dir, _ = trained
+    root = tmp_path_factory.mktemp("bad")
+    corrupt = root / "corrupt"
+    shutil.copytree(out_dir / "best", corrupt)
+    (corrupt / "model.safetensors").write_bytes(b"this is not a safetensors file" * 10)
+    other = root / "other"
+    save_checkpoint(other, torch.nn.Linear(2, 2), {"kind": "other", "model": {}})
+    no_vocabulary = root / "no_vocabulary"
+    shutil.copytree(out_dir / "best", no_vocabulary)
+    config = read_config(no_vocabulary)
+    del config["vocabulary"]
+    (no_vocabulary / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    return {"corrupt": corrupt, "other": other, "no_vocabulary": no_vocabulary, "missing": root / "missing"}
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        (["--count", "0"], "--count"),
+        (["--temperature", "-1"], "--temperature"),
+        (["--temperature", "0"], "--temperature"),
+        (["--temperature", "inf"], "--temperature"),
+        (["--top-k", "0"], "--top-k"),
+        (["--seed", str(2**70)], "--seed"),
+        (["--start", "K:D\\n\u20ac"], "never saw"),
+        (["--start", ""], "--start is empty"),
+        (["--start", "M:6/8\\n\\nK:D"], "blank line"),
+    ],
+)
+def test_generate_rejects_bad_options(trained, tmp_path, capsys, options, expected):
+    out_dir, _ = trained
+    out = tmp_path / "tunes"
+    code = main(["music", "generate", "--checkpoint", str(out_dir / "best"), "--out", str(out), *options])
+    assert code != 0
+    assert_one_line_error(capsys.readouterr().err, expected)
+    assert not out.exists()
+
+
+def test_generate_refuses_a_file_as_out(trained, tmp_path, capsys):
+    out_dir, _ = trained
+    out = tmp_path / "a_file"
+    out.write_text("mine", encoding="utf-8")
+    assert main(["music", "generate", "--checkpoint", str(out_dir / "best"), "--out", str(out)]) != 0
+    assert_one_line_error(capsys.readouterr().err, "is a file")
+    assert out.read_text(encoding="utf-8") == "mine"
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("missing", "no checkpoint at"),
+        ("corrupt", "truncated or corrupt"),
+        ("other", "'other'"),
+        ("no_vocabulary", "not a complete music model"),
+    ],
+)
+@pytest.mark.parametrize("verb", ["generate", "evaluate"])
+def test_bad_checkpoints(bad_checkpoints, tmp_path, capsys, verb, name, expected):
+    options = ["--out", str(tmp_path / "tunes")] if verb == "generate" else ["--samples", "1"]
+    code = main(["music", verb, "--checkpoint", str(bad_checkpoints[name]), *options])
+    assert code != 0
+    assert_one_line_error(capsys.readouterr().err, expected)
+
+
+def test_missing_shipped_model_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(music_task, "pretrained_path", lambda: tmp_path / "not_shipped")
+    assert main(["music", "generate", "--out", str(tmp_path / "tunes")]) != 0
+    assert_one_line_error(capsys.readouterr().err, "no shipped music model")
+
+
+def test_evaluate_rejects_bad_options(trained, capsys):
+    out_dir, _ = trained
+    for options, expected in ((["--samples", "0"], "--samples"), (["--temperature", "0"], "--temperature")):
+        assert main(["music", "evaluate", "--checkpoint", str(out_dir / "best"), *options]) != 0
+        assert_one_line_error(capsys.readouterr().err, expected)
+
+
+def test_evaluate_names_a_training_corpus_that_is_gone(trained, tmp_path, capsys):
+    out_dir, _ = trained
+    moved = tmp_path / "moved"
+    shutil.copytree(out_dir / "best", moved)
+    config = read_config(moved)
+    config["data"]["source"] = str(tmp_path / "gone.abc")
+    (moved / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    assert main(["music", "evaluate", "--checkpoint", str(moved), "--samples", "1"]) != 0
+    assert_one_line_error(capsys.readouterr().err, "gone.abc")
+
+
+@pytest.fixture(scope="module")
+def bad_data(tmp_path_factory, corpus_file):
+    root = tmp_path_factory.mktemp("bad_data")
+    (root / "empty.abc").write_text("", encoding="utf-8")
+    (root / "binary.abc").write_bytes(bytes(range(256)) * 8)
+    (root / "no_tunes.abc").write_text("Just some words.\n\nAnd more words, but no X: or K: lines.\n",
+                                       encoding="utf-8")
+    (root / "four.abc").write_text("\n\n".join(load_corpus().tunes[:4]) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        ("empty.abc", "is empty"),
+        ("binary.abc", "not a text file"),
+        ("no_tunes.abc", "no tunes found"),
+        ("four.abc", "too few"),
+        ("no_such_corpus", "unknown corpus"),
+    ],
+)
+def test_train_rejects_bad_data(bad_data, tmp_path, capsys, data, expected):
+    source = str(bad_data / data) if data.endswith(".abc") else data
+    out = tmp_path / "run"
+    code = main(["music", "train", "--preset", "tiny", "--no-progress", "--out", str(out), "--data", source])
+    assert code != 0
+    assert_one_line_error(capsys.readouterr().err, expected)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        (["--steps", "0"], "--steps"),
+        (["--window", "0"], "--window"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--lr", "0"], "--lr"),
+        (["--lr-schedule", "sometimes"], "--lr-schedule"),
+        (["--clip-grad-norm", "0"], "--clip-grad-norm"),
+        (["--window", "100000"], "characters of training text"),
+        (["--window", "100000", "--stateful", "false"], "characters of training text"),
+        (["--batch-size", "100000"], "characters of training text"),
+    ],
+)
+def test_train_rejects_bad_options(corpus_file, tmp_path, capsys, options, expected):
+    out = tmp_path / "run"
+    code = main(["music", "train", "--preset", "tiny", "--no-progress", "--out", str(out),
+                 "--data", str(corpus_file), *options])
+    assert code != 0
+    assert_one_line_error(capsys.readouterr().err, expected)
+    assert not out.exists()
+
+
+def test_longest_window_that_fits_trains(corpus_file, tmp_path):
+    """The length check is not stricter than the batch makers: the longest window it allows runs."""
+    train_tunes, _ = held_out_split(load_corpus(str(corpus_file)).tunes)
+    characters = len("\n\n".join(train_tunes) + "\n\n")
+    for stateful, window in (("false", characters - 2), ("true", characters + 1 - 2 * 8)):
+        code, _, stderr = run(["music", "train", "--preset", "tiny", "--no-progress", "--steps", "1",
+                               "--batch-size", "8", "--window", str(window), "--stateful", stateful,
+                               "--out", str(tmp_path / stateful), "--data", str(corpus_file)])
+        assert code == 0, stderr
+        code, _, stderr = run(["music", "train", "--preset", "tiny", "--no-progress", "--steps", "1",
+                               "--batch-size", "8", "--window", str(window + 1), "--stateful", stateful,
+                               "--out", str(tmp_path / "longer"), "--data", str(corpus_file)])
+        assert code != 0
+        assert_one_line_error(stderr, "characters of training text")

@@ -35,7 +35,7 @@ def test_temperature_and_top_k():
     assert cold[0, 0] > 0.99 and hot[0, 0] < 0.35
     top2 = distribution(logits, SamplingConfig(top_k=2))
     assert top2[0, 2:].sum() == 0 and torch.isclose(top2.sum(), torch.tensor(1.0))
-    with pytest.raises(ValueError, match="temperature must be > 0"):
+    with pytest.raises(ValueError, match="temperature must be a finite number > 0"):
         SamplingConfig(temperature=-1)
 
 

@@ -57,5 +57,8 @@ def endless_windows(ids: Tensor, batch_size: int, length: int, seed: int = 0) ->
     `seed`), so window boundaries fall in new places and the model does not learn them."""
     generator = torch.Generator().manual_seed(seed)
     while True:
-        offset = int(torch.randint(0, max(1, length), (1,), generator=generator))
+        # The offset never takes more than the spare tokens a pass leaves, so it cannot
+        # empty a short stream.
+        spare = ids.numel() - 2 * batch_size
+        offset = int(torch.randint(0, max(1, min(length, spare)), (1,), generator=generator))
         yield from windows(batchify(ids[offset:], batch_size), length)

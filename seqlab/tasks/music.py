@@ -44,18 +44,18 @@ class MusicTrainConfig:
     hidden_size: int = 512
     num_layers: int = 2
     cell: str = "lstm"
-    dropout: float = 0.25
+    dropout: float = 0.4
     # data
     window: int = 100  # truncated-BPTT window, in characters
     batch_size: int = 32
     stateful: bool = True  # carry the state across windows; the lab samples random windows
     # optimisation
-    steps: int = 2000
+    steps: int = 1200
     lr: float = 3e-3
     lr_schedule: str = "cosine"
     weight_decay: float = 0.0
     clip_grad_norm: float | None = 1.0
-    eval_every: int = 200
+    eval_every: int = 100
     seed: int = 0
     device: str = "auto"
     backend: str = "fused"
@@ -302,7 +302,7 @@ def generate_tunes(
     with keep_valid=False, until `count` have been written)."""
     import torch
 
-    from seqlab.music import MeterTracker, split_abc, validate
+    from seqlab.music import MeterTracker, split_abc
     from seqlab.sample import SamplingConfig, sample
 
     if count < 1:
@@ -326,12 +326,28 @@ def generate_tunes(
             report.sampled += 1
             tunes = split_abc(prompt.lstrip("\n") + text).tunes
             tune = tunes[0].strip() if tunes else (prompt.lstrip("\n") + text).strip()
-            verdict = validate(tune) if keep_valid else None
-            if verdict is not None and not verdict.valid:
-                report.rejected.append((tune, verdict.reasons[0]))
+            problem = _problem(tune) if keep_valid else None
+            if problem is not None:
+                report.rejected.append((tune, problem))
             elif len(report.tunes) < count:
                 report.tunes.append(_renumber(tune, len(report.tunes) + 1))
     return report
+
+
+MIN_BARS = 8  # the shortest tune of irish.abc has 8 bars; a 2-bar "tune" is a fragment
+
+
+def _problem(tune: str) -> str | None:
+    """Why a generated tune is not kept (the first reason), or None to keep it."""
+    from seqlab.music import bar_check, validate
+
+    verdict = validate(tune)
+    if not verdict.valid:
+        return verdict.reasons[0]
+    bars = len(bar_check(tune).bars)
+    if bars < MIN_BARS:
+        return f"too short: {bars} bars (a tune has at least {MIN_BARS})"
+    return None
 
 
 def _prompts(model, vocab, streams: int, start: str | None, config, generator) -> list[str]:
@@ -388,10 +404,20 @@ def add_commands(verbs) -> None:
         if kind is bool:
             train.add_argument(flag, type=_boolean, default=None, metavar="{true,false}", help=f"(default {getattr(defaults, item.name)})")
         else:
-            kind = float if item.name in ("clip_grad_norm",) else kind
+            kind = _clip_norm if item.name == "clip_grad_norm" else kind
             train.add_argument(flag, type=kind, default=None, help=f"(preset default {getattr(defaults, item.name)})")
     train.set_defaults(run=run_train)
     add_generate_and_evaluate(verbs)
+
+
+def _clip_norm(text: str) -> float:
+    """--clip-grad-norm takes a number, or "none" to train without clipping (as the lab does)."""
+    if text.lower() in ("none", "off"):
+        return float("inf")  # "no cap": the trainer then measures the norm but never rescales
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or none, got {text!r}") from None
 
 
 def _boolean(text: str) -> bool:

@@ -102,13 +102,16 @@ def _recurrent_product(state: State, weight_hh: Tensor, bias_hh: Tensor | None):
     if not (torch.is_grad_enabled() and weight_hh.requires_grad) or torch.compiler.is_compiling():
         return state, plain
     ledger: list[tuple[Tensor, Tensor]] = []
-    weight = weight_hh.detach()
+    weight = weight_hh.detach()  # (G*H, H), for dL/dh = dL/dz W
+    # W^T laid out row by row, once per sequence: BLAS multiplies (B, H) by a contiguous
+    # (H, G*H) matrix about 1.5x faster than by a transposed view when B is small.
+    weight_t = weight.t().contiguous()
     h0 = state[0] if isinstance(state, tuple) else state
     h0 = _SumWeightGradient.apply(h0, weight_hh, ledger)
     initial = (h0, state[1]) if isinstance(state, tuple) else h0
 
     def recurrent(h: Tensor) -> Tensor:
-        z = _NotedProduct.apply(h, weight, ledger)  # W_hh h
+        z = _NotedProduct.apply(h, weight, weight_t, ledger)  # W_hh h
         return z if bias_hh is None else z + bias_hh
 
     return initial, recurrent
@@ -118,17 +121,17 @@ class _NotedProduct(torch.autograd.Function):
     """z = W h, whose backward returns dL/dh and notes (dL/dz, h) for W's gradient."""
 
     @staticmethod
-    def forward(ctx, h: Tensor, weight: Tensor, ledger: list) -> Tensor:
+    def forward(ctx, h: Tensor, weight: Tensor, weight_t: Tensor, ledger: list) -> Tensor:
         ctx.save_for_backward(h, weight)
         ctx.ledger = ledger
-        return h @ weight.t()  # (B, H) @ (H, G*H)
+        return h @ weight_t  # (B, H) @ (H, G*H)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_z: Tensor):
         h, weight = ctx.saved_tensors
         ctx.ledger.append((grad_z, h))
-        return grad_z @ weight, None, None  # dL/dh = dL/dz W
+        return grad_z @ weight, None, None, None  # dL/dh = dL/dz W
 
 
 class _SumWeightGradient(torch.autograd.Function):

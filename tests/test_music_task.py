@@ -467,3 +467,23 @@ def test_longest_window_that_fits_trains(corpus_file, tmp_path):
                                "--out", str(tmp_path / "longer"), "--data", str(corpus_file)])
         assert code != 0
         assert_one_line_error(stderr, "characters of training text")
+
+
+def test_export_writes_a_half_precision_using_only_checkpoint(trained, tmp_path):
+    from safetensors import safe_open
+
+    out_dir, _ = trained
+    shipped = tmp_path / "shipped"
+    code, stdout, stderr = run(["music", "export", "--checkpoint", str(out_dir / "best"), "--out", str(shipped)])
+    assert code == 0, stderr
+    assert sorted(p.name for p in shipped.iterdir()) == ["config.json", "model.safetensors"]  # no optimizer
+    with safe_open(shipped / "model.safetensors", "pt") as weights:
+        assert {weights.get_tensor(name).dtype for name in weights.keys()} == {torch.float16}
+    # It samples like the float32 original, to float16's precision.
+    from seqlab.tasks.music import load_music_model
+
+    original, vocab, _ = load_music_model(str(out_dir / "best"))
+    exported, _, config = load_music_model(str(shipped))
+    tokens = torch.tensor([vocab.encode("X:1\nT:A\nM:6/8\nK:D\nABc|")])
+    assert torch.allclose(original(tokens)[0], exported(tokens)[0], atol=2e-2)
+    assert config["exported_from"] == str(out_dir / "best")

@@ -408,6 +408,7 @@ def add_commands(verbs) -> None:
             train.add_argument(flag, type=kind, default=None, help=f"(preset default {getattr(defaults, item.name)})")
     train.set_defaults(run=run_train)
     add_generate_and_evaluate(verbs)
+    add_export(verbs)
 
 
 def _clip_norm(text: str) -> float:
@@ -594,4 +595,34 @@ def run_evaluate(args) -> int:
     for key, label in [("parse_and_play", "parse and play"), ("all_bars_right", "every bar right"),
                        ("valid", "pass every check"), ("aabb", "AABB form"), ("copied_bars", "bars copied (runs of 4+)")]:
         print(f"{label:<25} {100 * results[key]:5.1f}%")
+    return 0
+
+
+def add_export(verbs) -> None:
+    export = verbs.add_parser(
+        "export",
+        help="copy a trained model for shipping (weights in float16, no optimizer state)",
+        description="Write a checkpoint's best weights to OUT as a using-only checkpoint: the model "
+        "in float16 (half the size; sampling converts back to float32) and its config, without "
+        "the optimizer and trainer state. This is how seqlab/music/pretrained was made.",
+    )
+    export.add_argument("--checkpoint", required=True, help="the checkpoint to export, e.g. runs/music/best")
+    export.add_argument("--out", required=True, help="directory to write")
+    export.add_argument("--float32", action="store_true", help="keep float32 weights")
+    export.set_defaults(run=run_export)
+
+
+def run_export(args) -> int:
+    from seqlab.checkpoint import load_checkpoint, save_checkpoint
+
+    model, _, config = load_music_model(args.checkpoint)
+    if not args.float32:
+        model.half()
+    shipped = {key: value for key, value in config.items() if key not in ("format", "version")}
+    shipped["exported_from"] = str(args.checkpoint)
+    path = save_checkpoint(args.out, model, shipped)
+    size = sum(f.stat().st_size for f in Path(path).iterdir())
+    loaded = load_checkpoint(path, expected_kind=KIND)
+    print(f"wrote {path} ({size / 1e6:.1f} MB, {'float32' if args.float32 else 'float16'}); "
+          f"held-out bits/char at export: {loaded.config.get('metrics', {}).get('val_bits_per_char', float('nan')):.3f}")
     return 0

@@ -18,15 +18,6 @@ from seqlab.checkpoint import (
 from seqlab.errors import SeqlabError
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Toy models gain nothing from threads, and on a busy 2-core machine they wait on each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class TinyCharModel(nn.Module):
     def __init__(self, vocab_size=8, hidden_size=16):
         super().__init__()

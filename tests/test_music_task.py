@@ -29,15 +29,6 @@ EVAL_EVERY = 200
 RENDERABLE = ("--start", "T:Test\\nM:4/4\\nL:1/8\\nK:D", "--temperature", "0.6")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Toy models gain nothing from threads, and on a busy 2-core machine they wait on each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def run(argv: list[str]) -> tuple[int, str, str]:
     """main(argv) -> (exit code, stdout, stderr), without pytest's capsys (usable in fixtures)."""
     out, err = io.StringIO(), io.StringIO()

@@ -18,15 +18,6 @@ from seqlab.utils import choose_device, get_rng_states, seed_everything, set_rng
 VOCAB = 8
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Toy models gain nothing from threads, and on a busy 2-core machine they wait on each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class TinyCharModel(nn.Module):
     """Embedding -> LSTM -> logits, the lab's model at toy size."""
 

@@ -161,14 +161,15 @@ def _where(condition: Tensor, new: State, old: State) -> State:
 class Recurrent(torch.nn.RNNBase):
     """A stack of recurrent layers over one kind of cell; see the module docstring.
 
-    Subclasses fix the mode ("RNN_TANH", "RNN_RELU", "LSTM" or "GRU"). The parameters and
+    Subclasses fix MODE ("RNN_TANH", "RNN_RELU", "LSTM" or "GRU"). The parameters and
     their initialisation come from torch.nn.RNNBase, so a seqlab layer built after
     ``torch.manual_seed(s)`` holds the same numbers as torch.nn's.
     """
 
+    MODE: str
+
     def __init__(
         self,
-        mode: str,
         input_size: int,
         hidden_size: int,
         num_layers: int = 1,
@@ -184,7 +185,7 @@ class Recurrent(torch.nn.RNNBase):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         super().__init__(
-            mode,
+            self.MODE,
             input_size,
             hidden_size,
             num_layers,
@@ -416,9 +417,9 @@ class RNN(Recurrent):
     ) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        self.MODE = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         super().__init__(
-            mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
             backend=backend, device=device, dtype=dtype,
         )
         self.nonlinearity = nonlinearity
@@ -427,44 +428,10 @@ class RNN(Recurrent):
 class LSTM(Recurrent):
     """Drop-in for torch.nn.LSTM (without proj_size); the cell is seqlab.nn.cells.lstm."""
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        *,
-        backend: str = "scratch",
-        device=None,
-        dtype=None,
-    ) -> None:
-        super().__init__(
-            "LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            backend=backend, device=device, dtype=dtype,
-        )
+    MODE = "LSTM"
 
 
 class GRU(Recurrent):
     """Drop-in for torch.nn.GRU; the cell is seqlab.nn.cells.gru (torch's reset-after form)."""
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        *,
-        backend: str = "scratch",
-        device=None,
-        dtype=None,
-    ) -> None:
-        super().__init__(
-            "GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            backend=backend, device=device, dtype=dtype,
-        )
+    MODE = "GRU"

@@ -20,8 +20,15 @@ TASKS = {
 }
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a wrong option is one line (argparse prints the whole usage first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="seqlab",
         description="Deep sequence modeling with recurrent neural networks.",
     )

@@ -98,39 +98,39 @@ def sample(
         state = _concatenate([one_state for _, one_state in read])
 
     pieces: list[list[str]] = [[] for _ in range(streams)]
-    active = torch.ones(streams, dtype=torch.bool)
+    rows = list(range(streams))  # the stream behind each row of the batch still running
     refused = stuck = 0
     # The unknown token stands for "something not in the vocabulary": never write it.
-    unknown = vocab.index(vocab.unknown) if vocab.unknown is not None else None
+    banned = torch.tensor([vocab.index(vocab.unknown)] if vocab.unknown is not None else [], dtype=torch.long)
     for _ in range(length):
-        if unknown is not None:
-            logits = logits.clone()
-            logits[:, unknown] = float("-inf")
-        probs = distribution(logits, config)
+        probs = distribution(logits.index_fill(1, banned.to(logits.device), float("-inf")), config)
         if config.greedy:
-            chosen = probs.argmax(dim=-1)
+            chosen = probs.argmax(dim=-1).cpu()
         else:
             chosen = torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1)
-        chosen = chosen.cpu()
-        for b in range(streams):
-            if not active[b]:
-                continue
-            token = vocab.tokens[int(chosen[b])]
+        running = []
+        for row, b in enumerate(rows):
+            token = vocab.tokens[int(chosen[row])]
             if constraints is not None and not constraints[b].allows(token):
-                redrawn = _redraw(probs[b].cpu(), vocab, constraints[b], generator, config.greedy)
+                redrawn = _redraw(probs[row].cpu(), vocab, constraints[b], generator, config.greedy)
                 if redrawn is None:
                     stuck += 1
                 else:
                     refused += 1
-                    chosen[b] = redrawn
+                    chosen[row] = redrawn
                     token = vocab.tokens[redrawn]
             if constraints is not None:
                 constraints[b].feed(token)
             pieces[b].append(token)
-            if stop and _join(pieces[b][-len(stop):], vocab).endswith(stop):
-                active[b] = False
-        if not active.any():
+            if not (stop and _join(pieces[b][-len(stop):], vocab).endswith(stop)):
+                running.append(row)
+        if not running:
             break
+        if len(running) < len(rows):
+            # Finished streams leave the batch, so the others do not carry them to the end.
+            keep = torch.tensor(running)
+            chosen, state = chosen[keep], _rows(state, keep.to(device))
+            rows = [rows[row] for row in running]
         logits, state = model.step(chosen.to(device), state)
     model.train(was_training)
     return SampleResult([_join(p, vocab) for p in pieces], refused, stuck)
@@ -164,6 +164,13 @@ def _redraw(probs: Tensor, vocab: Vocabulary, constraint: Constraint, generator,
 
 def _join(pieces: list[str], vocab: Vocabulary) -> str:
     return ("" if vocab.level == "char" else " ").join(pieces)
+
+
+def _rows(state, keep: Tensor):
+    """Keep the batch rows `keep` of a state (L*D, B, H)."""
+    if isinstance(state, tuple):
+        return tuple(part.index_select(1, keep) for part in state)
+    return state.index_select(1, keep)
 
 
 def _repeat(state, streams: int):

@@ -82,3 +82,31 @@ def test_one_prompt_per_stream_matches_separate_runs(model_and_vocab):
     together = sample(model, vocab, prompts, 15, SamplingConfig(greedy=True), streams=2).texts
     alone = [sample(model, vocab, p, 15, SamplingConfig(greedy=True)).texts[0] for p in prompts]
     assert together == alone
+
+
+@pytest.mark.parametrize("backend", ["scratch", "fused"])
+def test_model_step_matches_forward_for_both_backends(backend):
+    torch.manual_seed(3)
+    model = LanguageModel(LanguageModelConfig(12, 6, 10, 3, cell="gru", backend=backend)).eval()
+    tokens = torch.randint(0, 12, (2, 9))
+    full, final = model(tokens)
+    state = None
+    for t in range(9):
+        logits, state = model.step(tokens[:, t], state)
+        assert torch.allclose(logits, full[:, t], atol=1e-5)
+    assert torch.allclose(state, final, atol=1e-5)
+
+
+def test_finished_streams_leave_the_batch(model_and_vocab):
+    """A stream that stops does not change what the others write (greedy, so no RNG)."""
+    model, vocab = model_and_vocab
+    with torch.no_grad():  # large random weights: lively greedy output, unlike a fresh model's
+        for p in model.parameters():
+            p.normal_(0, 1.5)
+    greedy = SamplingConfig(greedy=True)
+    prompts = ["ab", "hgfedc", "d|"]
+    together = sample(model, vocab, prompts, 40, greedy, streams=3, stop="g").texts
+    alone = [sample(model, vocab, p, 40, greedy, stop="g").texts[0] for p in prompts]
+    assert together == alone
+    lengths = sorted(len(text) for text in together)
+    assert lengths[0] < lengths[-1]  # some stopped early while others went on

@@ -76,9 +76,13 @@ class LanguageModel(nn.Module):
 
     @torch.inference_mode()
     def step(self, tokens: Tensor, state=None):
-        """One step of generation: tokens (B,) -> logits (B, V), state. Keeps no graph."""
-        logits, state = self(tokens[:, None], state)  # (B, 1, V)
-        return logits[:, 0], state
+        """One step of generation: tokens (B,) -> logits (B, V), state. Keeps no graph.
+
+        Uses the layers' one-step path (plain matrix products), whatever the backend.
+        """
+        x = self.dropout(self.embedding(tokens))  # (B, E)
+        h, state = self.recurrent.step(x, state)  # (B, H)
+        return self.output(self.dropout(h)), state  # (B, V)
 
     def loss(self, tokens: Tensor, targets: Tensor, state=None):
         """Mean cross-entropy (nats per token) of predicting `targets` (B, T), and the state."""

@@ -25,6 +25,7 @@ step, exactly as if the batch had been packed.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable, Sequence
 
 import torch
@@ -248,6 +249,32 @@ class Recurrent(torch.nn.RNNBase):
         output, h_n = self._scratch(padded, state, lengths)
         return _repack(output, lengths, packed), h_n
 
+    def step(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        """One time step through every layer: x (B, F) -> output (B, H) and the new state
+        (L, B, H), for generating one token at a time. Unidirectional layers only.
+
+        Whatever the backend, this runs the cells' step functions with plain matrix
+        products: a fused kernel pays a set-up cost on every call (several milliseconds on
+        a CPU for one step of a 512-unit LSTM), which a token-by-token sampler would pay at
+        every token.
+        """
+        if self.bidirectional:
+            raise ValueError(f"{self._name}.step: a bidirectional layer needs the whole sequence")
+        if x.dim() != 2 or x.shape[-1] != self.input_size:
+            raise ValueError(f"{self._name}.step: expected x of shape (B, {self.input_size}), got {tuple(x.shape)}")
+        state = self._check_state(state, x.shape[0], True, x)
+        step = _STEPS[self.mode]
+        layer_input = x
+        finals: list[State] = []
+        for layer in range(self.num_layers):
+            weight_ih, weight_hh, bias_ih, bias_hh = self._layer_weights(layer, 0)
+            recurrent = partial(F.linear, weight=weight_hh, bias=bias_hh)  # h -> W_hh h + b_hh
+            layer_input, final = step(F.linear(layer_input, weight_ih, bias_ih), _select(state, layer), recurrent)
+            finals.append(final)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, training=True)
+        return layer_input, _stack(finals)
+
     # ----------------------------------------------------------------------- the two paths
     def _scratch(self, x: Tensor, state: State, lengths: Tensor | None) -> tuple[Tensor, State]:
         """x (T, B, F) time-major -> output (T, B, D*H) and the final state (L*D, B, H)."""
@@ -277,11 +304,7 @@ class Recurrent(torch.nn.RNNBase):
             layer_input = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]  # (T, B, D*H)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
-        if isinstance(finals[0], tuple):
-            h_n = (torch.stack([h for h, _ in finals]), torch.stack([c for _, c in finals]))
-        else:
-            h_n = torch.stack(finals)  # (L*D, B, H)
-        return layer_input, h_n
+        return layer_input, _stack(finals)
 
     def _fused_padded(self, x: Tensor, state: State, lengths: Tensor | None) -> tuple[Tensor, State]:
         """torch's kernel, called exactly as torch.nn calls it (layout as the caller gave it)."""
@@ -370,6 +393,13 @@ class Recurrent(torch.nn.RNNBase):
                 f"got min {int(lengths.min())} and max {int(lengths.max())}"
             )
         return lengths.long()
+
+
+def _stack(finals: list[State]) -> State:
+    """The final states of each layer and direction -> one state (L*D, B, H)."""
+    if isinstance(finals[0], tuple):
+        return (torch.stack([h for h, _ in finals]), torch.stack([c for _, c in finals]))
+    return torch.stack(finals)
 
 
 def _select(state: State, k: int) -> State:

@@ -42,20 +42,6 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def time_iterations(step, device, repeats: int, warmup: int) -> float:
-    """Median milliseconds of `step()` (forward + backward) over `repeats` runs."""
-    for _ in range(warmup):
-        step()
-    synchronize(device)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        synchronize(device)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
 def make_step(module, x):
     def step():
         module.zero_grad(set_to_none=True)
@@ -65,7 +51,26 @@ def make_step(module, x):
     return step
 
 
+def time_interleaved(steps: dict, device, repeats: int) -> dict[str, float]:
+    """Median milliseconds of each step function, measured in rounds that take every variant
+    once, in a rotating order, so drift over the run (or going first) favours none of them."""
+    for step in steps.values():  # warm-up: allocator, caches, oneDNN's primitives
+        step()
+        step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    names = list(steps)
+    for round_ in range(repeats):
+        for name in names[round_ % len(names):] + names[: round_ % len(names)]:
+            synchronize(device)
+            start = time.perf_counter()
+            steps[name]()
+            synchronize(device)
+            times[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def bench_shape(kind: str, shape: Shape, device, repeats: int, compile_: bool):
+    """{variant: (ms per iteration, compile seconds or None)} for one layer kind and shape."""
     torch.manual_seed(0)
     reference = getattr(torch.nn, kind)(shape.input, shape.hidden).to(device)
     variants = {
@@ -76,23 +81,20 @@ def bench_shape(kind: str, shape: Shape, device, repeats: int, compile_: bool):
     for module in variants.values():
         module.load_state_dict(reference.state_dict())
     x = torch.randn(shape.steps, shape.batch, shape.input, device=device)
+    steps = {name: make_step(module, x) for name, module in variants.items()}
 
-    rows = {}
-    for name, module in variants.items():
-        rows[name] = (time_iterations(make_step(module, x), device, repeats, warmup=2), None)
+    compile_seconds = None
     if compile_:
         module = getattr(snn, kind)(shape.input, shape.hidden).to(device)
         module.load_state_dict(reference.state_dict())
-        compiled = torch.compile(module)
-        step = make_step(compiled, x)
+        step = make_step(torch.compile(module), x)
         start = time.perf_counter()
         step()  # the first call compiles forward and backward
         synchronize(device)
         compile_seconds = time.perf_counter() - start
-        rows["seqlab scratch compiled"] = (time_iterations(step, device, repeats, warmup=1), compile_seconds)
-    # Interleave a second measurement of torch.nn so drift over the run shows.
-    rows["torch.nn"] = (min(rows["torch.nn"][0], time_iterations(make_step(reference, x), device, repeats, 1)), None)
-    return rows
+        steps["seqlab scratch compiled"] = step
+    medians = time_interleaved(steps, device, repeats)
+    return {name: (ms, compile_seconds if name.endswith("compiled") else None) for name, ms in medians.items()}
 
 
 def main(argv=None) -> int:
@@ -110,7 +112,7 @@ def main(argv=None) -> int:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     print(f"# seqlab recurrent benchmark: torch {torch.__version__}, device {device} ({name}), "
           f"{torch.get_num_threads()} CPU threads, python {sys.version.split()[0]}")
-    print(f"# forward + backward, median of {repeats}, ms per iteration; ratio = time / torch.nn time")
+    print(f"# forward + backward, median of {repeats} interleaved rounds, ms per iteration; ratio = time / torch.nn time")
     print(f"| layer | shape | variant | ms/iter | ratio to torch.nn | compile s |")
     print(f"|---|---|---|---:|---:|---:|")
     for kind in args.kinds:

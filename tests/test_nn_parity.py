@@ -307,3 +307,18 @@ def test_frozen_recurrent_weights_and_no_grad():
     assert_close(layer.weight_ih_l0.grad, reference.weight_ih_l0.grad, 1e-5, "frozen W_hh")
     with torch.no_grad():
         assert_close(layer(x)[0], reference(x)[0], 1e-5, "no_grad output")
+
+
+def test_scratch_under_torch_compile_matches_torch():
+    """torch.compile traces the scratch loop, its summed W_hh gradient included."""
+    torch.manual_seed(11)
+    layer = snn.GRU(3, 4)
+    reference = torch.nn.GRU(3, 4)
+    reference.load_state_dict(layer.state_dict())
+    compiled = torch.compile(layer)
+    x = torch.randn(3, 2, 3)
+    expected = run(reference, x, None)
+    output, state = compiled(x)
+    parity_loss(output, state).backward()
+    got = (output, [state], {name: p.grad for name, p in layer.named_parameters()})
+    compare(expected, {"compiled": got}, 1e-5)

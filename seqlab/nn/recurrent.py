@@ -96,12 +96,11 @@ def _recurrent_product(state: State, weight_hh: Tensor, bias_hh: Tensor | None):
     batch is small. Here each step's backward only passes dL/dh_{t-1} = W_hh^T dL/dz_t on
     and notes (dL/dz_t, h_{t-1}); the initial state goes through a node whose backward,
     which autograd runs last, makes the whole sum in one matrix product. The numbers are
-    the same (the parity tests compare them with torch.nn). Under torch.compile, or when
-    W_hh needs no gradient, the plain product is used.
+    the same (the parity tests compare them with torch.nn), and torch.compile traces it
+    like any other autograd function. When W_hh needs no gradient, the plain product is used.
     """
-    plain = lambda h: F.linear(h, weight_hh, bias_hh)  # noqa: E731
-    if not (torch.is_grad_enabled() and weight_hh.requires_grad) or torch.compiler.is_compiling():
-        return state, plain
+    if not (torch.is_grad_enabled() and weight_hh.requires_grad):
+        return state, partial(F.linear, weight=weight_hh, bias=bias_hh)
     ledger: list[tuple[Tensor, Tensor]] = []
     weight = weight_hh.detach()  # (G*H, H), for dL/dh = dL/dz W
     # W^T laid out row by row, once per sequence: BLAS multiplies (B, H) by a contiguous

@@ -180,14 +180,13 @@ def test_generate_writes_and_names_its_files(trained, tmp_path, renderable):
     assert f"wrote 2 tunes to {out}/ (seed 1)" in stdout
 
 
-def test_generate_renders_midi_wav_and_svg(trained, tmp_path):
-    out_dir, _ = trained
+def test_generate_with_the_shipped_model_renders_midi_wav_and_svg(tmp_path):
+    """The main job as a user runs it: the shipped model, valid tunes only, every file made."""
     out = tmp_path / "tunes"
-    code, stdout, stderr = generate(out_dir / "best", out, "--keep-invalid", "--count", "4", "--seed", "3",
-                                    *RENDERABLE)
+    code, stdout, stderr = run(["music", "generate", "--count", "2", "--seed", "3", "--out", str(out)])
     assert code == 0, stderr
     rendered = [path for path in out.iterdir() if path.suffix in (".mid", ".wav", ".svg")]
-    assert {path.suffix for path in rendered} == {".mid", ".wav", ".svg"}, stdout
+    assert sorted(path.name for path in rendered) == [f"tune_{n}{suffix}" for n in (1, 2) for suffix in (".mid", ".svg", ".wav")], stdout
     for path in rendered:
         assert path.name in stdout  # named in what it printed
         data = path.read_bytes()

@@ -322,3 +322,19 @@ def test_scratch_under_torch_compile_matches_torch():
     parity_loss(output, state).backward()
     got = (output, [state], {name: p.grad for name, p in layer.named_parameters()})
     compare(expected, {"compiled": got}, 1e-5)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("backend", ["scratch", "fused"])
+def test_one_step_matches_the_sequence(kind, backend):
+    """layer.step, one time step at a time, gives the outputs and state of the whole sequence."""
+    torch.manual_seed(12)
+    layer = make(kind, snn, torch.float64, num_layers=3, backend=backend)
+    x = torch.randn(STEPS, BATCH, INPUT, dtype=torch.float64)
+    expected, expected_state = layer(x)
+    state = None
+    for t in range(STEPS):
+        output, state = layer.step(x[t], state)
+        assert_close(output, expected[t], 1e-12, f"step {t}")
+    for s, e in zip(flatten_state(state), flatten_state(expected_state)):
+        assert_close(s, e, 1e-12, "final state")

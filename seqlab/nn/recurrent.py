@@ -49,6 +49,7 @@ _STEPS: dict[str, StepFn] = {
     "GRU": gru_step,
 }
 _FUSED = {"RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu, "LSTM": _VF.lstm, "GRU": _VF.gru}
+_FUSED_CELLS = {"RNN_TANH": torch.rnn_tanh_cell, "RNN_RELU": torch.rnn_relu_cell, "LSTM": torch.lstm_cell, "GRU": torch.gru_cell}
 
 
 def recur(
@@ -252,10 +253,10 @@ class Recurrent(torch.nn.RNNBase):
         """One time step through every layer: x (B, F) -> output (B, H) and the new state
         (L, B, H), for generating one token at a time. Unidirectional layers only.
 
-        Whatever the backend, this runs the cells' step functions with plain matrix
-        products: a fused kernel pays a set-up cost on every call (several milliseconds on
-        a CPU for one step of a 512-unit LSTM), which a token-by-token sampler would pay at
-        every token.
+        The sequence kernels are no use here: they pay a set-up cost on every call (several
+        milliseconds on a CPU for one step of a 512-unit LSTM), which a token-by-token
+        sampler would pay at every token. So the scratch backend runs the cells' step
+        functions, and the fused backend torch's one-step cell kernels (torch.nn.LSTMCell's).
         """
         if self.bidirectional:
             raise ValueError(f"{self._name}.step: a bidirectional layer needs the whole sequence")
@@ -267,8 +268,12 @@ class Recurrent(torch.nn.RNNBase):
         finals: list[State] = []
         for layer in range(self.num_layers):
             weight_ih, weight_hh, bias_ih, bias_hh = self._layer_weights(layer, 0)
-            recurrent = partial(F.linear, weight=weight_hh, bias=bias_hh)  # h -> W_hh h + b_hh
-            layer_input, final = step(F.linear(layer_input, weight_ih, bias_ih), _select(state, layer), recurrent)
+            if self.backend == "fused":
+                final = _FUSED_CELLS[self.mode](layer_input, _select(state, layer), weight_ih, weight_hh, bias_ih, bias_hh)
+                layer_input = final[0] if isinstance(final, tuple) else final
+            else:
+                recurrent = partial(F.linear, weight=weight_hh, bias=bias_hh)  # h -> W_hh h + b_hh
+                layer_input, final = step(F.linear(layer_input, weight_ih, bias_ih), _select(state, layer), recurrent)
             finals.append(final)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)

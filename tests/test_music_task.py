@@ -231,8 +231,8 @@ def test_start_sets_the_header(trained, tmp_path):
     for text in texts.values():
         header, _ = split_header(text)
         assert [letter for letter, _ in header][:2] == ["X", "T"]  # the model's own title first
-        assert ("M", "6/8") in header and ("K", "D") in header
-        assert "M:6/8\nK:D\n" in text
+        assert ("M", "6/8") in header and ("K", "D Major") in header
+        assert "M:6/8\nL:1/8\nK:D Major\n" in text
 
 
 def test_start_with_a_title_keeps_it(trained, tmp_path):
@@ -241,7 +241,8 @@ def test_start_with_a_title_keeps_it(trained, tmp_path):
     code, _, stderr = generate(out_dir / "best", out, "--keep-invalid", "--count", "1", "--seed", "4",
                                "--no-audio", "--no-svg", "--start", "T:Mine\\nM:3/4\\nK:G")
     assert code == 0, stderr
-    assert abc_texts(out)["tune_1.abc"].startswith("X:1\nT:Mine\nM:3/4\nK:G\n")
+    # The title as given; L: and the key's mode filled in as the corpus writes them.
+    assert abc_texts(out)["tune_1.abc"].startswith("X:1\nT:Mine\nM:3/4\nL:1/8\nK:G Major\n")
 
 
 def test_invalid_tunes_are_rejected_without_keep_invalid(trained, tmp_path, capsys):
@@ -477,3 +478,14 @@ def test_export_writes_a_half_precision_using_only_checkpoint(trained, tmp_path)
     tokens = torch.tensor([vocab.encode("X:1\nT:A\nM:6/8\nK:D\nABc|")])
     assert torch.allclose(original(tokens)[0], exported(tokens)[0], atol=2e-2)
     assert config["exported_from"] == str(out_dir / "best")
+
+
+@pytest.mark.parametrize("start,expected", [
+    ("M:6/8\nK:D", "M:6/8\nL:1/8\nK:D Major"),
+    ("M:2/4\nK:Em", "M:2/4\nL:1/16\nK:E Minor"),
+    ("M:C|\nL:1/4\nK:G Mixolydian", "M:C|\nL:1/4\nK:G Mixolydian"),
+])
+def test_start_headers_are_completed_as_the_corpus_writes_them(start, expected):
+    from seqlab.tasks.music import _complete_headers
+
+    assert _complete_headers(start) == expected

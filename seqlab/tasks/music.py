@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import math
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -366,6 +367,7 @@ def _prompts(model, vocab, streams: int, start: str | None, config, generator) -
         raise SeqlabError("--start is empty; give header lines such as \"M:6/8\\nK:D\", or leave it out")
     if "\n\n" in start:
         raise SeqlabError("--start holds a blank line, which ends a tune; give header lines one after another")
+    start = _complete_headers(start)
     unknown = vocab.unknown_tokens(start)
     if unknown:
         raise SeqlabError(f"--start holds characters the model never saw: {''.join(unknown)!r}")
@@ -374,6 +376,27 @@ def _prompts(model, vocab, streams: int, start: str | None, config, generator) -
     titles = sample(model, vocab, opening + "T:", 80, config, streams=streams, generator=generator,
                     stop="\n").texts
     return [opening + "T:" + title.split("\n")[0] + "\n" + start + "\n" for title in titles]
+
+
+def _complete_headers(start: str) -> str:
+    """Write a user's start the way the corpus writes its headers, so the model reads what it
+    learned: add the L: line it implies (ABC 2.1's default for its M:; a tune needs L: to pass
+    the checks) before the K: line, and spell a bare key out ("K:D" -> "K:D Major", "K:Em" ->
+    "K:E Minor"), or the model would go on writing the mode on the next line."""
+    from seqlab.music.abc import default_unit_length, parse_meter
+
+    lines = start.split("\n")
+    for i, line in enumerate(lines):
+        bare = re.fullmatch(r"K:\s*([A-G][#b]?)(m?)\s*", line)
+        if bare:
+            lines[i] = f"K:{bare[1]} {'Minor' if bare[2] else 'Major'}"
+    if not any(line.startswith("L:") for line in lines):
+        meter = next((line[2:].strip() for line in lines if line.startswith("M:")), None)
+        unit = default_unit_length(parse_meter(meter) if meter else None)
+        keys = [i for i, line in enumerate(lines) if line.startswith("K:")]
+        at = keys[0] if keys else len(lines)
+        lines = lines[:at] + [f"L:{unit.numerator}/{unit.denominator}"] + lines[at:]
+    return "\n".join(lines)
 
 
 def _renumber(tune: str, number: int) -> str:

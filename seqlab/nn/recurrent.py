@@ -300,8 +300,11 @@ class Recurrent(torch.nn.RNNBase):
                 # one large matrix product (T*B rows) before the loop; only W_hh h_{t-1} has
                 # to wait for the previous step. One big product is far faster than T small
                 # ones, on a CPU as on a GPU, and it is what cuDNN does too.
-                x_proj = F.linear(layer_input, weight_ih, bias_ih)  # (T, B, G*H)
-                initial, recurrent = _recurrent_product(_select(state, k), weight_hh, bias_hh)
+                # b_hh joins b_ih there too, except in the GRU, whose b_hn sits inside
+                # r_t * (W_hn h + b_hn): one addition for all steps instead of one a step.
+                fold = bias_hh is not None and self.mode != "GRU"
+                x_proj = F.linear(layer_input, weight_ih, bias_ih + bias_hh if fold else bias_ih)  # (T, B, G*H)
+                initial, recurrent = _recurrent_product(_select(state, k), weight_hh, None if fold else bias_hh)
                 output, final = recur(step, x_proj, initial, recurrent, mask, reverse=direction == 1)
                 outputs.append(output)
                 finals.append(final)

@@ -147,8 +147,8 @@ class _SumWeightGradient(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_h0: Tensor):
-        if not ctx.ledger:  # no step's product was on the way to the loss
-            return grad_h0, None, None
+        # (The ledger always holds something here: the gradient of h_0 exists only once
+        # step 1's product has passed its gradient back.)
         grads, inputs = zip(*ctx.ledger)
         ctx.ledger.clear()  # a second backward (retain_graph=True) notes afresh
         grad_weight = torch.cat(grads).t() @ torch.cat(inputs)  # (G*H, T*B) @ (T*B, H)

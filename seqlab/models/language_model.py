@@ -80,9 +80,9 @@ class LanguageModel(nn.Module):
 
         Uses the layers' one-step path (plain matrix products), whatever the backend.
         """
-        x = self.dropout(self.embedding(tokens))  # (B, E)
+        x = self.embedding(tokens)  # (B, E); no dropout: this runs in inference mode
         h, state = self.recurrent.step(x, state)  # (B, H)
-        return self.output(self.dropout(h)), state  # (B, V)
+        return self.output(h), state  # (B, V)
 
     def loss(self, tokens: Tensor, targets: Tensor, state=None):
         """Mean cross-entropy (nats per token) of predicting `targets` (B, T), and the state."""

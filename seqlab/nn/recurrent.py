@@ -42,7 +42,7 @@ StepFn = Callable[[Tensor, State, Callable[[Tensor], Tensor]], tuple[Tensor, Sta
 BACKENDS = ("scratch", "fused")
 
 # Each mode's cell step (from seqlab/nn/cells) and the torch kernel that fuses the same layer.
-_STEPS: dict[str, StepFn] = {
+CELL_STEPS: dict[str, StepFn] = {
     "RNN_TANH": rnn_tanh_step,
     "RNN_RELU": rnn_relu_step,
     "LSTM": lstm_step,
@@ -265,7 +265,7 @@ class Recurrent(torch.nn.RNNBase):
         if x.dim() != 2 or x.shape[-1] != self.input_size:
             raise ValueError(f"{self._name}.step: expected x of shape (B, {self.input_size}), got {tuple(x.shape)}")
         state = self._check_state(state, x.shape[0], True, x)
-        step = _STEPS[self.mode]
+        step = CELL_STEPS[self.mode]
         layer_input = x
         finals: list[State] = []
         for layer in range(self.num_layers):
@@ -289,7 +289,7 @@ class Recurrent(torch.nn.RNNBase):
         if lengths is not None:
             time = torch.arange(steps, device=x.device)
             mask = (time[:, None] < lengths.to(x.device)[None, :]).unsqueeze(-1)  # (T, B, 1)
-        step = _STEPS[self.mode]
+        step = CELL_STEPS[self.mode]
         directions = 2 if self.bidirectional else 1
         layer_input = x
         finals: list[State] = []

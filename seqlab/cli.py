@@ -17,6 +17,7 @@ from seqlab import __version__
 TASKS = {
     "music": ("seqlab.tasks.music", "music generation: learn folk tunes in ABC notation, write new ones"),
     "core": ("seqlab.tasks.core", "the recurrent core: check seqlab's cells against torch.nn"),
+    "gradients": ("seqlab.tasks.gradients", "gradient flow through time: vanishing and exploding gradients, plotted"),
 }
 
 

@@ -107,7 +107,16 @@ class TrainResult:
 
 
 class TrainingDiverged(SeqlabError):
-    """The loss or the gradient norm became NaN or infinite; no step was taken with it."""
+    """The loss or the gradient norm became NaN or infinite; no step was taken with it.
+
+    `step` is the step that diverged and `result` what the run had done until then (its
+    history holds every good step), so a caller can still show the curve up to the blow-up.
+    """
+
+    def __init__(self, message: str, step: int, result: "TrainResult") -> None:
+        super().__init__(message)
+        self.step = step
+        self.result = result
 
 
 def detach_state(state):
@@ -276,7 +285,7 @@ def train(
             loss_value = loss.item()
             if not math.isfinite(loss_value):
                 raise TrainingDiverged(
-                    _diverged(step + 1, f"the loss is {loss_value}", result, last_saved_step, config)
+                    _diverged(step + 1, f"the loss is {loss_value}", result, last_saved_step, config), step + 1, result
                 )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -285,7 +294,9 @@ def train(
             grad_norm = torch.nn.utils.clip_grad_norm_(parameters, config.clip_grad_norm or math.inf).item()
             if not math.isfinite(grad_norm):
                 raise TrainingDiverged(
-                    _diverged(step + 1, f"the gradient norm is {grad_norm}", result, last_saved_step, config)
+                    _diverged(step + 1, f"the gradient norm is {grad_norm}", result, last_saved_step, config),
+                    step + 1,
+                    result,
                 )
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(step, config)

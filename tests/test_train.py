@@ -265,6 +265,8 @@ def test_nan_loss_stops_before_the_step_and_keeps_the_last_good_checkpoint(tmp_p
     assert "step 7" in message and "loss is nan" in message
     assert str(tmp_path / "last") in message and "(step 6)" in message
     assert "lower learning rate" in message
+    assert excinfo.value.step == 7  # and the good steps before it, for plotting the curve
+    assert [entry["step"] for entry in excinfo.value.result.history] == list(range(1, 7))
 
     last = load_checkpoint(tmp_path / "last", "char-lm")
     assert last.trainer_state["step"] == 6

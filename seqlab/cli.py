@@ -18,6 +18,7 @@ TASKS = {
     "music": ("seqlab.tasks.music", "music generation: learn folk tunes in ABC notation, write new ones"),
     "core": ("seqlab.tasks.core", "the recurrent core: check seqlab's cells against torch.nn"),
     "gradients": ("seqlab.tasks.gradients", "gradient flow through time: vanishing and exploding gradients, plotted"),
+    "longterm": ("seqlab.tasks.longterm", "long-term dependencies: adding, copy and pixel-by-pixel digits, by cell"),
 }
 
 

@@ -73,6 +73,9 @@ class TrainConfig:
     eval_every: int | None = 100  # steps between evaluations and checkpoints; None: at the end only
     metric: str = "val_loss"  # the evaluate() entry that picks the best checkpoint
     maximize: bool = False  # False: lower is better (a loss); True: higher (an accuracy)
+    # Stop as soon as an evaluation reaches this value of `metric` (a task's "solved" level);
+    # None: always run all `steps`.
+    stop_at: float | None = None
     seed: int = 0
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:N" or "mps"
     out_dir: str | None = None  # where out_dir/best and out_dir/last go; None: no checkpoints
@@ -104,6 +107,7 @@ class TrainResult:
     best_metric: float | None = None
     last_checkpoint: Path | None = None
     best_checkpoint: Path | None = None
+    stopped_early: bool = False  # an evaluation reached config.stop_at before the last step
 
 
 class TrainingDiverged(SeqlabError):
@@ -320,11 +324,20 @@ def train(
                 postfix[config.metric] = f"{result.metrics[config.metric]:.4f}"
             progress.set_postfix(postfix, refresh=False)
             progress.update(1)
+            if evaluated_at == step and _reached(result.metrics.get(config.metric), config):
+                result.stopped_early = step < config.steps
+                break
         if evaluated_at < step:  # the batches ran out between two evaluations
             evaluate_and_save()
 
     result.steps = step
     return result
+
+
+def _reached(value: float | None, config: TrainConfig) -> bool:
+    if config.stop_at is None or value is None:
+        return False
+    return value >= config.stop_at if config.maximize else value <= config.stop_at
 
 
 def _diverged(step: int, what: str, result: TrainResult, last_saved_step: int, config: TrainConfig) -> str:

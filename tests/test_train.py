@@ -203,6 +203,19 @@ def test_evaluation_runs_in_eval_mode_and_picks_the_best_checkpoint(tmp_path):
     assert best.optimizer_state is None and last.optimizer_state is not None
 
 
+@pytest.mark.parametrize("maximize,scores,stops_at", [(False, [3.0, 1.0, 0.5], 4), (True, [0.1, 0.95, 0.99], 4)])
+def test_stop_at_ends_training_at_the_first_evaluation_that_reaches_it(maximize, scores, stops_at):
+    values = iter(scores)
+    config = quiet(steps=6, eval_every=2, stop_at=0.9 if maximize else 1.0, maximize=maximize)
+    result = train(make_model(), stream_windows(), stateless_loss, config, lambda model: {"val_loss": next(values)})
+    assert result.steps == stops_at and len(result.history) == stops_at and result.stopped_early
+    # Without stop_at the same scores run all the steps.
+    values = iter(scores)
+    config = quiet(steps=6, eval_every=2, maximize=maximize)
+    result = train(make_model(), stream_windows(), stateless_loss, config, lambda model: {"val_loss": next(values)})
+    assert result.steps == 6 and not result.stopped_early
+
+
 def test_a_missing_metric_is_a_clear_error():
     with pytest.raises(ValueError, match="without 'val_loss'"):
         train(make_model(), stream_windows(), stateless_loss, quiet(steps=1), lambda model: {"loss": 1.0})

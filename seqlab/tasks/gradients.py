@@ -50,46 +50,15 @@ def add_commands(verbs) -> None:
 
 
 # ------------------------------------------------------------------------------ the task
-def adding_batches(length: int, batch: int, seed: int, dtype=None):
-    """The adding problem, forever: x (T, B, 2), y (B,).
+def adding_model(cell: str):
+    """The cell as seqlab.models.sequence builds it (its recommended init), HIDDEN units, on the
+    adding problem (seqlab.data.longterm): a Linear head reads the last output, (T, B, 2) -> (B, 1).
+    The fused backend trains fast; the diagnostics use `layer.step`, which either backend has."""
+    from seqlab.models.sequence import CELLS as NAMES
+    from seqlab.models.sequence import SequenceModel, recurrent_layer
 
-    Channel 0 holds uniform numbers in [0, 1); channel 1 marks two steps with 1, one in each
-    half of the sequence, so the first mark is on average T/2 steps before the end; the target
-    is the sum of the two marked numbers. Predicting the mean (1.0) gives MSE ~ 1/6, so a loss
-    below that means the model is remembering.
-    """
-    import torch
-
-    generator = torch.Generator().manual_seed(seed)
-    half = max(1, length // 2)
-    while True:
-        values = torch.rand(length, batch, generator=generator, dtype=dtype)  # (T, B)
-        first = torch.randint(0, half, (batch,), generator=generator)
-        second = torch.randint(half, length, (batch,), generator=generator)
-        marks = torch.zeros_like(values)
-        columns = torch.arange(batch)
-        marks[first, columns] = 1.0
-        marks[second, columns] = 1.0
-        target = (values * marks).sum(dim=0)  # (B,)
-        yield torch.stack([values, marks], dim=-1), target  # (T, B, 2), (B,)
-
-
-def _model_class():
-    import torch
-
-    class AddingModel(torch.nn.Module):
-        """A recurrent layer, and a Linear head that reads its last output: (T, B, 2) -> (B,)."""
-
-        def __init__(self, layer: torch.nn.Module) -> None:
-            super().__init__()
-            self.layer = layer
-            self.head = torch.nn.Linear(layer.hidden_size, 1)
-
-        def forward(self, x):
-            output, _ = self.layer(x)  # (T, B, H)
-            return self.head(output[-1]).squeeze(-1)  # (B,)
-
-    return AddingModel
+    short = {name: key for key, name in NAMES.items()}[cell]
+    return SequenceModel(recurrent_layer(short, 2, HIDDEN, backend="fused"), 1)
 
 
 def adding_loss(model, batch, state):
@@ -97,24 +66,7 @@ def adding_loss(model, batch, state):
     import torch.nn.functional as F
 
     x, y = batch
-    return F.mse_loss(model(x), y), None, x.shape[0] * x.shape[1]
-
-
-def make_layer(cell: str):
-    """One of the four cells of part 1, with the initialisation the lecture recommends for it.
-
-    The fused backend trains fast; the diagnostics use `layer.step`, which either backend has.
-    """
-    import seqlab.nn as snn
-    from seqlab.nn.init import forget_gate_bias_, irnn_
-
-    if cell == "tanh RNN":
-        return snn.RNN(2, HIDDEN, nonlinearity="tanh", backend="fused")
-    if cell == "IRNN":
-        return irnn_(snn.RNN(2, HIDDEN, nonlinearity="relu", backend="fused"))
-    if cell == "LSTM":
-        return forget_gate_bias_(snn.LSTM(2, HIDDEN, backend="fused"), 1.0)
-    return snn.GRU(2, HIDDEN, backend="fused")
+    return F.mse_loss(model(x).squeeze(-1), y), None, x.shape[0] * x.shape[1]
 
 
 def gradient_profile(layer, x):
@@ -142,13 +94,13 @@ def run_gradients(args) -> int:
     if args.length < 2:
         raise SeqlabError(f"--length must be at least 2 (one step of lag), got {args.length}")
 
+    from seqlab.data.longterm import adding_batches
     from seqlab.train import TrainConfig, TrainingDiverged, train
     from seqlab.utils import seed_everything
 
     started = time.perf_counter()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    AddingModel = _model_class()
     # One fixed batch for every measurement, so the curves differ only by the weights.
     probe, _ = next(adding_batches(args.length, 16, args.seed + 1))
 
@@ -157,7 +109,7 @@ def run_gradients(args) -> int:
     final_loss: dict[str, float] = {}
     for cell in CELLS:
         seed_everything(args.seed)
-        model = AddingModel(make_layer(cell))
+        model = adding_model(cell)
         profiles[cell, "init"] = gradient_profile(model.layer, probe)
         config = TrainConfig(
             steps=args.steps, lr=TRAIN_LR, clip_grad_norm=1.0, eval_every=None,
@@ -195,13 +147,14 @@ def _train_exploding(args, clip: float | None, steps: int) -> list[dict]:
     """Train a tanh RNN whose W_hh has spectral radius EXPLODE_RADIUS; return the history."""
     import torch
 
+    from seqlab.data.longterm import adding_batches
     from seqlab.train import TrainConfig, train
     from seqlab.utils import seed_everything
 
     if steps < 1:
         return []
     seed_everything(args.seed)
-    model = _model_class()(make_layer("tanh RNN"))
+    model = adding_model("tanh RNN")
     with torch.no_grad():
         weight = model.layer.weight_hh_l0
         # Largest |eigenvalue| = EXPLODE_RADIUS: where tanh is not saturated, the per-step

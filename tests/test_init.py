@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from seqlab.nn.init import forget_gate_bias_, identity_, irnn_, orthogonal_
+from seqlab.nn.init import chrono_, forget_gate_bias_, identity_, irnn_, orthogonal_
 
 
 def recurrent_weights(module):
@@ -113,3 +113,30 @@ def test_forget_gate_bias_needs_an_lstm(module):
 def test_forget_gate_bias_needs_biases():
     with pytest.raises(ValueError, match="bias=False"):
         forget_gate_bias_(nn.LSTM(3, 5, bias=False))
+
+
+@pytest.mark.parametrize("make", [lambda: nn.LSTM(3, 64, num_layers=2), lambda: nn.LSTMCell(3, 64)])
+def test_chrono_spreads_memory_spans_up_to_max_lag(make):
+    module = make()
+    before = {name: p.clone() for name, p in module.named_parameters()}
+    chrono_(module, max_lag=100, generator=torch.Generator().manual_seed(0))
+    for suffix in ("_l0", "_l1") if isinstance(module, nn.LSTM) else ("",):
+        bias_ih, bias_hh = getattr(module, "bias_ih" + suffix), getattr(module, "bias_hh" + suffix)
+        forget, store = bias_ih[64:128], bias_ih[:64]
+        # sigmoid(log u) = u / (1 + u): a forget gate that keeps memory about u steps, u in [1, 99].
+        kept = torch.sigmoid(forget)
+        assert kept.min() >= 0.5 and kept.max() <= 99 / 100
+        assert kept.max() > 0.95  # some units remember for tens of steps
+        assert torch.equal(store, -forget)  # the input gate starts as the forget gate's complement
+        assert torch.equal(bias_hh[:128], torch.zeros(128))
+        assert torch.equal(bias_ih[128:], before["bias_ih" + suffix][128:])  # g and o untouched
+    for name, p in module.named_parameters():
+        if "weight" in name:
+            assert torch.equal(p, before[name])
+
+
+def test_chrono_needs_an_lstm_and_a_lag():
+    with pytest.raises(ValueError, match="LSTM"):
+        chrono_(nn.GRU(2, 4), max_lag=10)
+    with pytest.raises(ValueError, match="max_lag"):
+        chrono_(nn.LSTM(2, 4), max_lag=2)

@@ -102,6 +102,15 @@ def test_irnn_starts_with_identity_recurrence_and_lstm_with_forget_bias_one():
         recurrent_layer("transformer", 2, 6)
 
 
+def test_chrono_lstm_spreads_its_forget_biases_up_to_the_sequence_length():
+    torch.manual_seed(0)
+    lstm = recurrent_layer("lstm", 2, 64, chrono_lag=400)
+    forget = (lstm.bias_ih_l0 + lstm.bias_hh_l0)[64:128]
+    assert forget.min() >= 0 and forget.max() <= math.log(399) and forget.max() > math.log(100)
+    with pytest.raises(ValueError, match="chrono"):
+        recurrent_layer("gru", 2, 64, chrono_lag=400)
+
+
 # ------------------------------------------------------------------------------ training
 def test_an_lstm_solves_a_short_adding_problem_and_stops_once_solved():
     config = LongTermConfig("adding", "lstm", length=10, steps=1500, hidden_size=32, eval_every=50)
@@ -162,6 +171,7 @@ def test_table_runs_the_whole_grid_and_writes_csv_and_png(tmp_path, capsys):
         (["longterm", "copy", "--cell", "lstm", "--steps", "0"], "--steps must be at least 1"),
         (["longterm", "digits", "--cell", "gru", "--length", "30"], "always 64 steps"),
         (["longterm", "table", "--jobs", "0"], "--jobs must be at least 1"),
+        (["longterm", "adding", "--cell", "gru", "--init", "chrono"], "--init chrono is for the LSTM"),
     ],
 )
 def test_bad_values_are_one_line_errors(argv, message, capsys):

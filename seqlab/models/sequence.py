@@ -13,13 +13,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 import seqlab.nn as snn
-from seqlab.nn.init import forget_gate_bias_, irnn_
+from seqlab.nn.init import chrono_, forget_gate_bias_, irnn_
 
 # Short name -> the name the lecture and the plots use.
 CELLS = {"rnn": "tanh RNN", "irnn": "IRNN", "lstm": "LSTM", "gru": "GRU"}
 
 
-def recurrent_layer(cell: str, input_size: int, hidden_size: int, backend: str = "fused") -> nn.Module:
+def recurrent_layer(
+    cell: str, input_size: int, hidden_size: int, backend: str = "fused", chrono_lag: int | None = None
+) -> nn.Module:
     """One of the lecture's four recurrent layers:
 
     rnn   tanh RNN with torch's default init, uniform(-1/sqrt(H), 1/sqrt(H)): the plain RNN
@@ -29,16 +31,26 @@ def recurrent_layer(cell: str, input_size: int, hidden_size: int, backend: str =
     lstm  LSTM with forget-gate bias 1 (Gers et al. 2000; Jozefowicz et al. 2015), so the cell
           starts out keeping most of its memory;
     gru   GRU with torch's default init.
+
+    `chrono_lag`: give an LSTM the chrono initialisation instead (Tallec & Ollivier 2018;
+    seqlab.nn.init.chrono_), memory spans spread up to this many steps.
     """
+    _check_chrono(cell, chrono_lag)
     if cell == "rnn":
         return snn.RNN(input_size, hidden_size, nonlinearity="tanh", backend=backend)
     if cell == "irnn":
         return irnn_(snn.RNN(input_size, hidden_size, nonlinearity="relu", backend=backend))
     if cell == "lstm":
-        return forget_gate_bias_(snn.LSTM(input_size, hidden_size, backend=backend), 1.0)
+        layer = snn.LSTM(input_size, hidden_size, backend=backend)
+        return chrono_(layer, chrono_lag) if chrono_lag is not None else forget_gate_bias_(layer, 1.0)
     if cell == "gru":
         return snn.GRU(input_size, hidden_size, backend=backend)
     raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
+
+
+def _check_chrono(cell: str, chrono_lag: int | None) -> None:
+    if chrono_lag is not None and cell != "lstm":
+        raise ValueError(f"the chrono initialisation is for LSTMs, not {cell!r}")
 
 
 class SequenceModel(nn.Module):

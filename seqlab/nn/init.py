@@ -134,3 +134,32 @@ def forget_gate_bias_(module: torch.nn.Module, value: float = 1.0) -> torch.nn.M
             bias_ih[forget] = value
             bias_hh[forget] = 0.0
     return module
+
+
+def chrono_(module: torch.nn.Module, max_lag: int, generator: torch.Generator | None = None) -> torch.nn.Module:
+    """Chrono initialisation of an LSTM's gate biases (Tallec & Ollivier 2018, "Can recurrent
+    neural networks warp time?"): forget bias b_f = log(u), u ~ Uniform(1, max_lag - 1), and
+    input bias b_i = -b_f.
+
+    A forget gate sigmoid(b_f) = 1 - 1/(1 + u) keeps its cell's memory for about u steps, so
+    the units start with memory spans spread up to the longest dependency expected,
+    `max_lag`, instead of the ~2 steps of a zero bias or ~4 of a bias of 1. As in
+    forget_gate_bias_, the values go into bias_ih and the matching part of bias_hh is zeroed.
+    """
+    if max_lag < 3:
+        raise ValueError(f"chrono_ needs max_lag >= 3 (u is drawn from [1, max_lag - 1]), got {max_lag}")
+    lstms = [layer for layer in _recurrent_layers(module) if layer.gates == 4]
+    if not lstms:
+        raise ValueError(f"chrono_ needs an LSTM (4 gates: i, f, g, o); {type(module).__name__} has no LSTM weights")
+    with torch.no_grad():
+        for layer in lstms:
+            bias_ih, bias_hh = layer.get("bias_ih"), layer.get("bias_hh")
+            if bias_ih is None or bias_hh is None:
+                raise ValueError(f"chrono_: {type(layer.owner).__name__} was built with bias=False")
+            size = layer.hidden_size
+            u = 1 + (max_lag - 2) * torch.rand(size, generator=generator, dtype=torch.float64)  # U(1, max_lag - 1)
+            forget_bias = torch.log(u).to(bias_ih.dtype)
+            bias_ih[size : 2 * size] = forget_bias  # i, [f], g, o
+            bias_ih[:size] = -forget_bias
+            bias_hh[: 2 * size] = 0.0
+    return module

@@ -24,6 +24,7 @@ from seqlab.errors import SeqlabError
 PROBLEMS = ("adding", "copy", "digits", "permuted-digits")
 CELL_NAMES = ("rnn", "irnn", "lstm", "gru")
 DIGIT_LENGTH = 64  # 8 x 8 pixels, one per step
+INITS = ("default", "chrono")
 
 # Adam learning rates per cell. The IRNN needs a small one: its unsaturated ReLU units pass
 # an update's effect on W_hh on through every step, and a large step makes the state blow up
@@ -49,6 +50,10 @@ class LongTermConfig:
     held_out: int = 1000  # held-out sequences for adding and copy (digits: a fixed 20%)
     stop_when_solved: bool = True  # stop at the first evaluation that meets the bar
     backend: str = "fused"
+    # "default": each cell's init of seqlab.models.sequence.recurrent_layer; "chrono": an LSTM
+    # whose forget-gate biases spread its memory spans up to the sequence length (Tallec &
+    # Ollivier 2018).
+    init: str = "default"
     progress: bool = False
 
     def __post_init__(self) -> None:
@@ -73,6 +78,10 @@ class LongTermConfig:
         for name in ("hidden_size", "batch_size", "eval_every", "held_out"):
             if getattr(self, name) < 1:
                 raise SeqlabError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.init not in INITS:
+            raise SeqlabError(f"unknown init {self.init!r}; choose one of {', '.join(INITS)}")
+        if self.init == "chrono" and self.cell != "lstm":
+            raise SeqlabError(f"--init chrono is for the LSTM (its forget gates), not --cell {self.cell}")
         if self.lr is None:
             self.lr = LEARNING_RATES[self.cell]
         if not self.lr > 0:
@@ -97,6 +106,7 @@ class LongTermResult:
     steps: int  # steps trained (fewer than asked when it stopped once solved)
     seconds: float
     diverged: bool = False
+    init: str = "default"
     curve: list[tuple[int, float]] = field(default_factory=list)  # (step, held-out metric)
 
     def to_json(self) -> dict:
@@ -120,14 +130,22 @@ class _Setup:
 
 
 # ------------------------------------------------------------------------------ problems
+def _layer(config: LongTermConfig, input_size: int, steps: int):
+    """The configured cell; with --init chrono, memory spans up to the `steps` of a sequence."""
+    from seqlab.models.sequence import recurrent_layer
+
+    chrono_lag = steps if config.init == "chrono" else None
+    return recurrent_layer(config.cell, input_size, config.hidden_size, config.backend, chrono_lag)
+
+
 def _adding(config: LongTermConfig) -> _Setup:
     import torch
     import torch.nn.functional as F
 
     from seqlab.data.longterm import ADDING_BASELINE, ADDING_SOLVED, adding_batches, adding_problem
-    from seqlab.models.sequence import SequenceModel, recurrent_layer
+    from seqlab.models.sequence import SequenceModel
 
-    model = SequenceModel(recurrent_layer(config.cell, 2, config.hidden_size, config.backend), 1)
+    model = SequenceModel(_layer(config, 2, config.length), 1)
     # The held-out set comes from its own generator, so no seed's training batches contain it.
     held_x, held_y = adding_problem(config.length, config.held_out, torch.Generator().manual_seed(10**6 + config.seed))
 
@@ -147,9 +165,9 @@ def _copy(config: LongTermConfig) -> _Setup:
     import torch.nn.functional as F
 
     from seqlab.data.longterm import COPY_CLASSES, COPY_REMEMBER, copy_baseline, copy_batches, copy_problem
-    from seqlab.models.sequence import SequenceModel, recurrent_layer
+    from seqlab.models.sequence import SequenceModel
 
-    layer = recurrent_layer(config.cell, COPY_CLASSES, config.hidden_size, config.backend)
+    layer = _layer(config, COPY_CLASSES, config.length + 2 * COPY_REMEMBER)
     model = SequenceModel(layer, COPY_CLASSES, every_step=True, input_classes=COPY_CLASSES)
     held_x, held_y = copy_problem(config.length, config.held_out, torch.Generator().manual_seed(10**6 + config.seed))
 
@@ -174,10 +192,10 @@ def _digits(config: LongTermConfig) -> _Setup:
     import torch.nn.functional as F
 
     from seqlab.data.longterm import digit_batches, load_digits
-    from seqlab.models.sequence import SequenceModel, recurrent_layer
+    from seqlab.models.sequence import SequenceModel
 
     split = load_digits(permuted=config.problem == "permuted-digits")
-    model = SequenceModel(recurrent_layer(config.cell, 1, config.hidden_size, config.backend), 10)
+    model = SequenceModel(_layer(config, 1, DIGIT_LENGTH), 10)
     held_x = split.test_x.transpose(0, 1)  # (64, N, 1)
 
     def loss_fn(model, batch, state):
@@ -241,6 +259,7 @@ def run_longterm(config: LongTermConfig) -> LongTermResult:
         steps=len(result.history),
         seconds=time.perf_counter() - started,
         diverged=diverged,
+        init=config.init,
         curve=curve,
     )
 
@@ -251,8 +270,9 @@ def describe(result: LongTermResult) -> str:
     outcome = "SOLVED" if result.solved else "not solved"
     if result.diverged:
         outcome = f"diverged at step {result.steps + 1}"
+    cell = result.cell + (f" ({result.init} init)" if result.init != "default" else "")
     return (
-        f"{result.problem} T={result.length} {result.cell}: held-out {result.metric} {result.value:.4g} "
+        f"{result.problem} T={result.length} {cell}: held-out {result.metric} {result.value:.4g} "
         f"(memoryless baseline {result.baseline:.4g}, solved at {result.threshold:.4g}, {better} is better) "
         f"after {result.steps} steps, {result.seconds:.0f} s: {outcome}"
     )
@@ -399,6 +419,8 @@ def add_commands(verbs) -> None:
         command.add_argument("--seed", type=int, default=0)
         command.add_argument("--hidden-size", type=int, default=64)
         command.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: per cell)")
+        command.add_argument("--init", choices=INITS, default="default",
+                             help="chrono: LSTM forget-gate biases spread up to T steps (Tallec & Ollivier 2018)")
         command.add_argument("--no-early-stop", action="store_true", help="train all --steps even once solved")
         command.add_argument("--json", action="store_true", help="print the result as one JSON object")
         command.add_argument("--out", default=None, help="also write the learning curve as CSV + PNG here")
@@ -428,6 +450,7 @@ def run_one(args) -> int:
         seed=args.seed,
         hidden_size=args.hidden_size,
         lr=args.lr,
+        init=args.init,
         stop_when_solved=not args.no_early_stop,
         progress=not args.json,
     )

@@ -19,6 +19,7 @@ TASKS = {
     "core": ("seqlab.tasks.core", "the recurrent core: check seqlab's cells against torch.nn"),
     "gradients": ("seqlab.tasks.gradients", "gradient flow through time: vanishing and exploding gradients, plotted"),
     "longterm": ("seqlab.tasks.longterm", "long-term dependencies: adding, copy and pixel-by-pixel digits, by cell"),
+    "text": ("seqlab.tasks.text", "language models on text: next character, next word (Tiny Shakespeare or any UTF-8 file)"),
 }
 
 

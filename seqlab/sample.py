@@ -2,7 +2,9 @@
 sample from the predicted distribution, feed it back and keep the state (lecture section 7).
 
     temperature < 1 sharpens the distribution (safer, more repetitive), > 1 flattens it;
-    top_k keeps only the k most likely tokens; greedy takes the most likely one.
+    top_k keeps only the k most likely tokens; greedy takes the most likely one;
+    beam_search keeps the most likely partial continuations instead of sampling one (the
+    text task's `predict` uses it to find the likeliest next words of a character model).
 
 Many streams run at once as one batch. A `constraint` per stream (for example the music
 task's meter tracker) can forbid tokens: a token it rejects is replaced by a draw from the
@@ -13,12 +15,12 @@ out before sampling, but costs a check of every token only when the first draw i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 import torch
 from torch import Tensor
 
-from seqlab.data.vocab import Vocabulary
+from seqlab.data.vocab import Vocabulary, join_words
 
 
 class Constraint(Protocol):
@@ -163,7 +165,7 @@ def _redraw(probs: Tensor, vocab: Vocabulary, constraint: Constraint, generator,
 
 
 def _join(pieces: list[str], vocab: Vocabulary) -> str:
-    return ("" if vocab.level == "char" else " ").join(pieces)
+    return "".join(pieces) if vocab.level == "char" else join_words(pieces)
 
 
 def _rows(state, keep: Tensor):
@@ -178,3 +180,67 @@ def _repeat(state, streams: int):
     if isinstance(state, tuple):
         return tuple(_repeat(s, streams) for s in state)
     return state.expand(-1, streams, -1).contiguous()  # (L*D, 1, H) -> (L*D, B, H)
+
+
+# --------------------------------------------------------------------------- beam search
+@dataclass
+class BeamResult:
+    finished: list[tuple[list[str], float]]  # (tokens after the prompt, log-probability), best first
+    unfinished: float  # the probability of everything not set aside: beams dropped or still running
+
+
+@torch.inference_mode()
+def beam_search(
+    model: torch.nn.Module,
+    vocab: Vocabulary,
+    prompt: str,
+    finished: Callable[[list[str]], bool],
+    beam_width: int = 16,
+    max_length: int = 20,
+) -> BeamResult:
+    """The most likely continuations of `prompt` that `finished` accepts, by beam search.
+
+    At each step every running beam is extended by every token. An extension that
+    `finished(tokens)` accepts is set aside with its log-probability (log P(tokens | prompt));
+    of the others, the `beam_width` most likely keep running. The search stops after
+    `max_length` tokens, or when the running beams hold less than 1e-6 of the probability.
+    All finished extensions of the beams kept are set aside, so a beam as wide as the tree is
+    an exact enumeration; what was set aside plus `unfinished` is 1.
+    """
+    if beam_width < 1 or max_length < 1:
+        raise ValueError(f"beam_width and max_length must be at least 1, got {beam_width} and {max_length}")
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    logits, state = _read_prompt(model, vocab, prompt, device)  # (1, V), batch of 1
+    beams: list[list[str]] = [[]]
+    scores = torch.zeros(1)  # (N,) log P(beam | prompt)
+    done: list[tuple[list[str], float]] = []
+    unfinished = 0.0
+    banned = vocab.index(vocab.unknown) if vocab.unknown is not None else None
+    for step in range(max_length):
+        log_probs = torch.log_softmax(logits.float().cpu(), dim=-1)  # (N, V)
+        if banned is not None:
+            log_probs[:, banned] = float("-inf")  # never propose "something unknown"
+        candidates = scores[:, None] + log_probs  # (N, V) log P(beam + token | prompt)
+        running = candidates.clone()  # the same, with the finished extensions taken out
+        for n, (beam, row) in enumerate(zip(beams, candidates.tolist())):
+            for v, (token, score) in enumerate(zip(vocab.tokens, row)):
+                if score != float("-inf") and finished(beam + [token]):
+                    done.append((beam + [token], score))
+                    running[n, v] = float("-inf")
+        running_mass = float(torch.logsumexp(running.flatten(), 0).exp())
+        kept = torch.topk(running.flatten(), min(beam_width, running.numel()))
+        alive = kept.values > float("-inf")
+        kept_mass = float(torch.logsumexp(kept.values, 0).exp())
+        if step == max_length - 1 or kept_mass < 1e-6:
+            unfinished += running_mass
+            break
+        unfinished += running_mass - kept_mass  # the beams dropped here
+        parents = torch.div(kept.indices[alive], running.shape[1], rounding_mode="floor")  # (N',)
+        tokens = kept.indices[alive] % running.shape[1]  # (N',)
+        beams = [beams[int(p)] + [vocab.tokens[int(t)]] for p, t in zip(parents, tokens)]
+        scores = kept.values[alive]
+        logits, state = model.step(tokens.to(device), _rows(state, parents.to(device)))
+    model.train(was_training)
+    return BeamResult(sorted(done, key=lambda item: -item[1]), unfinished)

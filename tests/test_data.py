@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from seqlab.data import Vocabulary, VocabularyError, batchify, endless_windows, windows
+from seqlab.data import Vocabulary, VocabularyError, batchify, endless_windows, tokenize, windows
 from seqlab.errors import SeqlabError
 
 
@@ -60,3 +60,15 @@ def test_endless_windows_vary_offsets_and_are_seeded():
     b = [w.input[0, 0].item() for w, _ in zip(endless_windows(ids, 2, 10, seed=1), range(30)) if w.reset]
     assert a == b and len(a) >= 3
     assert len(set(a)) > 1  # passes start at different offsets
+
+
+def test_word_vocabulary_reads_line_breaks_as_eos_and_always_keeps_it():
+    text = "ROMEO:\nI will go.\n\nJULIET:\nStay, love.\n"
+    vocab = Vocabulary.build(text, level="word")
+    assert tokenize("to be\nor not", "word") == ["to", "be", "<eos>", "or", "not"]
+    assert vocab.decode(vocab.encode(text)) == "ROMEO :\nI will go .\n\nJULIET :\nStay , love .\n"
+    # Capped to 3 entries, the rarest words go to <unk>; <eos> stays, however the counts fall.
+    small = Vocabulary.build(text, level="word", max_size=3)
+    assert small.tokens == ["<unk>", ".", "<eos>"]  # "." and ":" both twice: ties go alphabetically
+    assert "<eos>" in Vocabulary.build(text, level="word", min_count=100)
+    assert Vocabulary.from_json(small.to_json()).tokens == small.tokens

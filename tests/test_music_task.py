@@ -20,6 +20,7 @@ from safetensors.torch import load_file
 from seqlab.checkpoint import save_checkpoint
 from seqlab.cli import main
 from seqlab.music import held_out_split, load_corpus, split_header, validate
+from seqlab.tasks import _language as language
 from seqlab.tasks import music as music_task
 
 TUNES = 30
@@ -128,13 +129,13 @@ def test_resume_refuses_other_characters(tmp_path, corpus_file, capsys):
 
 def test_lab_preset_dry_run_uses_random_windows(tmp_path, corpus_file, monkeypatch):
     calls = []
-    original = music_task.random_windows
+    original = language.random_windows
 
     def recording(*args, **kwargs):
         calls.append(args)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(music_task, "random_windows", recording)
+    monkeypatch.setattr(language, "random_windows", recording)
     out = tmp_path / "lab"
     code, stdout, stderr = run([
         "music", "train", "--preset", "lab", "--steps", "2", "--eval-every", "1", "--hidden-size", "16",

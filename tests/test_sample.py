@@ -1,11 +1,13 @@
 """The sampler and the language model's one-step interface."""
 
+import math
+
 import pytest
 import torch
 
 from seqlab.data import Vocabulary
 from seqlab.models import LanguageModel, LanguageModelConfig
-from seqlab.sample import SamplingConfig, distribution, sample
+from seqlab.sample import SamplingConfig, beam_search, distribution, sample
 
 
 @pytest.fixture
@@ -110,3 +112,93 @@ def test_finished_streams_leave_the_batch(model_and_vocab):
     assert together == alone
     lengths = sorted(len(text) for text in together)
     assert lengths[0] < lengths[-1]  # some stopped early while others went on
+
+
+# --------------------------------------------------------------------------- beam search
+class BigramTable(torch.nn.Module):
+    """A language model whose probabilities are written by hand: P(next | previous token) is
+    row `previous` of a table; the state is the previous token."""
+
+    def __init__(self, probabilities: torch.Tensor) -> None:
+        super().__init__()
+        self.table = torch.nn.Parameter(probabilities.clamp_min(1e-30).log())  # (V, V) log P
+
+    def forward(self, tokens, state=None):
+        return self.table[tokens], tokens[:, -1].float().view(1, -1, 1)  # (B, T, V), (1, B, 1)
+
+    def step(self, tokens, state=None):
+        return self.table[tokens], tokens.float().view(1, -1, 1)  # (B, V), (1, B, 1)
+
+
+def ends_at_space(tokens):
+    return tokens[-1] == " "
+
+
+def test_beam_search_finds_the_likeliest_word_that_greedy_misses():
+    """After a space: "a" is likelier than "b" as a first letter (0.6 against 0.4), but the
+    words starting with "a" split their 0.6 ("a" 0.3, "aa" 0.15, ...), so the likeliest word
+    is "b" (0.4), which greedy decoding never writes."""
+    vocab = Vocabulary(["a", "b", " "], unknown="<unk>")  # <unk>, a, b, space
+    p = torch.zeros(4, 4)
+    p[3, 1], p[3, 2] = 0.6, 0.4  # after a space
+    p[1, 1], p[1, 3] = 0.5, 0.5  # after a: go on, or end the word
+    p[2, 3] = 1.0  # after b: end the word
+    p[0, 3] = 1.0
+    model = BigramTable(p)
+    greedy = sample(model, vocab, "b ", 2, SamplingConfig(greedy=True)).texts[0]
+    assert greedy == "aa"  # greedy starts with the likelier letter
+    result = beam_search(model, vocab, "b ", ends_at_space, beam_width=2, max_length=12)
+    best_tokens, best_log_prob = result.finished[0]
+    assert "".join(best_tokens) == "b " and math.isclose(math.exp(best_log_prob), 0.4, rel_tol=1e-5)
+    words = {"".join(t): math.exp(lp) for t, lp in result.finished}
+    assert math.isclose(words["a "], 0.3, rel_tol=1e-5) and math.isclose(words["aa "], 0.15, rel_tol=1e-5)
+
+
+def brute_force(model, vocab, prompt, letters, finishers, max_length):
+    """log P(w + f | prompt) of every string of letters w (up to max_length - 1) followed by a
+    finisher f, each scored by one full forward pass over prompt + string."""
+    import itertools
+
+    scores = {}
+    for length in range(max_length):
+        for word in itertools.product(letters, repeat=length):
+            for end in finishers:
+                tokens = list(word) + [end]
+                ids = torch.tensor([vocab.encode(prompt + "".join(tokens))])
+                with torch.no_grad():
+                    log_probs = torch.log_softmax(model(ids)[0][0], dim=-1)  # (T, V)
+                start = len(prompt) - 1
+                scores["".join(tokens)] = sum(
+                    float(log_probs[start + i, ids[0, start + i + 1]]) for i in range(len(tokens))
+                )
+    return scores
+
+
+def test_beam_search_as_wide_as_the_tree_is_exact_enumeration():
+    """On a trained-looking LSTM (random large weights), a beam wide enough to keep every
+    branch sets aside exactly the finished strings and probabilities that brute force gives:
+    this holds the beam's bookkeeping (which state row each beam continues) to the truth."""
+    torch.manual_seed(0)
+    vocab = Vocabulary(["a", "b", " ", "|"], unknown="<unk>")
+    model = LanguageModel(LanguageModelConfig(len(vocab), 6, 12, 2)).eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.normal_(0, 1.0)
+    unk = vocab.index(vocab.unknown)
+    with torch.no_grad():
+        model.output.bias[unk] = -1e4  # the beam never proposes <unk>; brute force must not count it
+    finished = lambda tokens: tokens[-1] in " |"
+    result = beam_search(model, vocab, "ab a", finished, beam_width=2**5, max_length=6)
+    expected = brute_force(model, vocab, "ab a", "ab", " |", max_length=6)
+    got = {"".join(tokens): log_prob for tokens, log_prob in result.finished}
+    assert got.keys() == expected.keys()
+    for text, log_prob in expected.items():
+        assert math.isclose(got[text], log_prob, abs_tol=1e-4), text
+    assert [score for _, score in result.finished] == sorted(got.values(), reverse=True)
+    # What is set aside plus what was dropped or still runs is all the probability there is.
+    total = sum(math.exp(v) for v in got.values()) + result.unfinished
+    assert math.isclose(total, 1.0, abs_tol=1e-5)
+    # A narrow beam keeps the likeliest one here too, with the same probability.
+    narrow = beam_search(model, vocab, "ab a", finished, beam_width=4, max_length=6)
+    assert narrow.finished[0] == result.finished[0]
+    assert math.isclose(sum(math.exp(v) for _, v in narrow.finished) + narrow.unfinished, 1.0, abs_tol=1e-5)

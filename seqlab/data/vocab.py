@@ -18,8 +18,13 @@ from typing import Iterable
 from seqlab.errors import SeqlabError
 
 UNKNOWN = "<unk>"
-# Words and the punctuation between them; whitespace is dropped and restored as one space.
-_WORD = re.compile(r"\w+(?:'\w+)?|[^\w\s]")
+# Word level: a line break is a token of its own, so a word model learns where lines end
+# (pytorch/examples' word_language_model adds <eos> after every line the same way).
+END_OF_LINE = "<eos>"
+SPECIALS = {"char": (), "word": (END_OF_LINE,)}  # kept in every vocabulary of the level, however rare
+# Words, the punctuation between them, and line breaks; other whitespace is dropped and
+# restored as one space.
+_WORD = re.compile(r"\w+(?:'\w+)?|[^\w\s]|\n")
 
 
 class VocabularyError(SeqlabError):
@@ -52,14 +57,20 @@ class Vocabulary:
         max_size: int | None = None,
         unknown: str | None = UNKNOWN,
     ) -> "Vocabulary":
-        """All tokens of `text` (sorted, so the order does not depend on the text's order)."""
+        """All tokens of `text` (sorted, so the order does not depend on the text's order).
+
+        With `min_count` or `max_size`, the rarer tokens are left out (they read as `unknown`);
+        the level's special tokens (a word vocabulary's <eos>) are always kept.
+        """
         counts = Counter(tokenize(text, level))
         if not counts:
             raise VocabularyError("cannot build a vocabulary from empty text")
-        kept = [t for t, n in counts.items() if n >= min_count]
+        specials = [t for t in SPECIALS.get(level, ()) if t in counts]
+        kept = [t for t, n in counts.items() if n >= min_count and t not in specials]
         if max_size is not None:
-            kept = sorted(kept, key=lambda t: (-counts[t], t))[: max_size - (unknown is not None)]
-        return cls(sorted(kept), level, unknown)
+            room = max_size - (unknown is not None) - len(specials)
+            kept = sorted(kept, key=lambda t: (-counts[t], t))[: max(0, room)]
+        return cls(sorted(kept + specials), level, unknown)
 
     # ---------------------------------------------------------------------------- indexing
     def __len__(self) -> int:
@@ -83,8 +94,9 @@ class Vocabulary:
         return list(dict.fromkeys(t for t in tokenize(text, self.level) if t not in self._index))
 
     def decode(self, ids: Iterable[int]) -> str:
-        separator = "" if self.level == "char" else " "
-        return separator.join(self.tokens[i] for i in ids)
+        if self.level == "char":
+            return "".join(self.tokens[i] for i in ids)
+        return join_words(self.tokens[i] for i in ids)
 
     # ----------------------------------------------------------------------- serialisation
     def to_json(self) -> dict:
@@ -101,4 +113,15 @@ class Vocabulary:
 def tokenize(text: str, level: str) -> list[str]:
     if level == "char":
         return list(text)
-    return _WORD.findall(text)
+    return [END_OF_LINE if token == "\n" else token for token in _WORD.findall(text)]
+
+
+def join_words(words: Iterable[str]) -> str:
+    """Words -> text: one space between words on a line, <eos> back to a line break."""
+    text = ""
+    for word in words:
+        if word == END_OF_LINE:
+            text += "\n"
+        else:
+            text += word if text == "" or text.endswith("\n") else " " + word
+    return text

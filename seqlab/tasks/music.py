@@ -23,6 +23,17 @@ from importlib import resources
 from pathlib import Path
 
 from seqlab.errors import SeqlabError
+from seqlab.tasks._language import (  # the code every language-model task shares
+    build_model,
+    check_resume_vocabulary,
+    check_stream_length,
+    check_temperature,
+    export_model,
+    held_out_bits_per_char,
+    language_model_loss,
+    load_language_model,
+    training_batches,
+)
 
 KIND = "music-char-lm"
 TUNE_SEPARATOR = "\n\n"  # tunes are blank-line separated blocks, in the corpus as in generation
@@ -109,92 +120,10 @@ def load_music_data(source: str) -> MusicData:
 
 
 # ------------------------------------------------------------------------------- training
-def build_model(config: MusicTrainConfig, vocab_size: int):
-    from seqlab.models import LanguageModel, LanguageModelConfig
-
-    model_config = LanguageModelConfig(
-        vocab_size=vocab_size,
-        embedding_size=config.embedding_size,
-        hidden_size=config.hidden_size,
-        num_layers=config.num_layers,
-        cell=config.cell,
-        dropout=config.dropout,
-        backend=config.backend,
-    )
-    return LanguageModel(model_config)
-
-
-def random_windows(ids, batch_size: int, length: int, seed: int):
-    """The lab's batches: random (input, target) windows, no state carried between them."""
-    import torch
-
-    from seqlab.data import Window
-
-    generator = torch.Generator().manual_seed(seed)
-    while True:
-        starts = torch.randint(0, ids.numel() - length - 1, (batch_size,), generator=generator)
-        chunk = torch.stack([ids[s : s + length + 1] for s in starts.tolist()])  # (B, length + 1)
-        yield Window(chunk[:, :-1], chunk[:, 1:], reset=True)
-
-
-def language_model_loss(model, batch, state):
-    """The training loss of one window: mean cross-entropy, with the carried state unless the
-    window starts a new pass (then from zeros)."""
-    loss, new_state = model.loss(batch.input, batch.target, None if batch.reset else state)
-    return loss, new_state, batch.target.numel()
-
-
-def held_out_bits_per_char(model, ids, batch_size: int = 8, window: int = 256) -> float:
-    """Cross-entropy in bits per character of a held-out stream, state carried across windows."""
-    import torch
-
-    from seqlab.data import batchify, windows
-
-    device = next(model.parameters()).device
-    total, count, state = 0.0, 0, None
-    with torch.no_grad():
-        for part in windows(batchify(ids, batch_size), window):
-            loss, state = model.loss(part.input.to(device), part.target.to(device), state)
-            total += loss.item() * part.target.numel()
-            count += part.target.numel()
-    return total / count / math.log(2)
-
-
-def _check_stream_length(config: MusicTrainConfig, characters: int, source: str) -> None:
-    """Say in one line when the training text cannot fill one batch of windows, before the
-    batch makers fail deep inside: random windows need `window + 1` characters after their
-    start; the stateful stream starts each pass at an offset below `window` and then needs
-    at least 2 characters per batch row."""
-    if config.stateful:
-        needed = config.window - 1 + 2 * config.batch_size
-    else:
-        needed = config.window + 2
-    if characters < needed:
-        raise SeqlabError(
-            f"--window {config.window} with --batch-size {config.batch_size} needs at least {needed:,} "
-            f"characters of training text; {source} has {characters:,}: give smaller values or more tunes"
-        )
-
-
-def _check_resume_vocabulary(config: MusicTrainConfig, vocab) -> None:
-    """--resume with other data would silently give the weights other characters' meanings."""
-    from seqlab.checkpoint import checkpoint_exists, load_checkpoint
-
-    last = Path(config.out) / "last"
-    if not checkpoint_exists(last):
-        return
-    stored = load_checkpoint(last, expected_kind=KIND).config.get("vocabulary", {}).get("tokens")
-    if stored != vocab.tokens:
-        raise SeqlabError(
-            f"cannot resume {last}: it was trained on other characters than {config.data} holds; "
-            f"resume with the --data it was trained on, or train afresh into another --out"
-        )
-
-
 def train_music(config: MusicTrainConfig, resume: bool = False, progress: bool = True):
     import torch
 
-    from seqlab.data import Vocabulary, endless_windows
+    from seqlab.data import Vocabulary
     from seqlab.train import TrainConfig, train
 
     data = load_music_data(config.data)
@@ -202,13 +131,10 @@ def train_music(config: MusicTrainConfig, resume: bool = False, progress: bool =
     train_ids = torch.tensor(vocab.encode(data.train_text))
     held_out_ids = torch.tensor(vocab.encode(data.held_out_text))
     if resume:
-        _check_resume_vocabulary(config, vocab)
-    _check_stream_length(config, train_ids.numel(), data.source)
+        check_resume_vocabulary(config.out, KIND, vocab, config.data)
+    check_stream_length(config.window, config.batch_size, config.stateful, train_ids.numel(), data.source)
     model = build_model(config, len(vocab))
-    if config.stateful:
-        batches = endless_windows(train_ids, config.batch_size, config.window, seed=config.seed)
-    else:
-        batches = random_windows(train_ids, config.batch_size, config.window, seed=config.seed)
+    batches = training_batches(train_ids, config.batch_size, config.window, config.stateful, config.seed)
     print(
         f"seqlab music train: {len(data.train_tunes)} training tunes ({train_ids.numel():,} characters), "
         f"{len(data.held_out_tunes)} held out, {data.skipped} skipped, from {data.source}; "
@@ -254,28 +180,10 @@ def train_music(config: MusicTrainConfig, resume: bool = False, progress: bool =
 # ------------------------------------------------------------------------------- generation
 def load_music_model(checkpoint: str | None = None, device: str = "cpu"):
     """The model and vocabulary of a checkpoint; None means the model shipped with seqlab."""
-    from seqlab.checkpoint import CheckpointError, load_checkpoint, load_model_weights
-    from seqlab.data import Vocabulary
-    from seqlab.models import LanguageModel, LanguageModelConfig
-    from seqlab.utils import choose_device
-
     path = Path(checkpoint) if checkpoint is not None else pretrained_path()
     if checkpoint is None and not (path / "model.safetensors").is_file():
         raise SeqlabError("seqlab has no shipped music model in this install; train one: seqlab music train")
-    loaded = load_checkpoint(path, expected_kind=KIND)
-    try:
-        model = LanguageModel(LanguageModelConfig(**{**loaded.config["model"], "backend": "fused"}))
-        vocab = Vocabulary.from_json(loaded.config["vocabulary"])
-    except (KeyError, TypeError) as error:
-        raise CheckpointError(f"checkpoint {loaded.path} is not a complete music model: its config.json lacks or garbles {error}") from None
-    if len(vocab) != model.config.vocab_size:
-        raise CheckpointError(
-            f"checkpoint {loaded.path} is inconsistent: {len(vocab)} characters in its vocabulary, "
-            f"{model.config.vocab_size} in its model"
-        )
-    load_model_weights(model, loaded)
-    model.to(choose_device(device)).eval()
-    return model, vocab, loaded.config
+    return load_language_model(path, KIND, "music model", device)
 
 
 @dataclass
@@ -522,7 +430,7 @@ def run_generate(args) -> int:
 
     if args.count < 1:
         raise SeqlabError(f"--count must be at least 1, got {args.count}")
-    _check_temperature(args.temperature)
+    check_temperature(args.temperature)
     if args.top_k is not None and args.top_k < 1:
         raise SeqlabError(f"--top-k must be at least 1, got {args.top_k}")
     if args.seed is not None and not 0 <= args.seed < 2**64:
@@ -597,15 +505,8 @@ def _share(flags) -> float:
     return round(sum(bool(f) for f in flags) / max(1, len(flags)), 4)
 
 
-def _check_temperature(temperature: float) -> None:
-    # inf passes "> 0", but logits / inf is NaN wherever a logit is -inf (a refused
-    # character), and sampling then fails deep inside torch.
-    if not (temperature > 0 and math.isfinite(temperature)):
-        raise SeqlabError(f"--temperature must be a finite number > 0, got {temperature}")
-
-
 def run_evaluate(args) -> int:
-    _check_temperature(args.temperature)
+    check_temperature(args.temperature)
     if args.seed is not None and not 0 <= args.seed < 2**64:
         raise SeqlabError(f"--seed must be from 0 to 2**64 - 1, got {args.seed}")
     results = evaluate_music(args.checkpoint, args.samples, args.temperature, args.meter_aware, args.seed, args.device)
@@ -636,16 +537,6 @@ def add_export(verbs) -> None:
 
 
 def run_export(args) -> int:
-    from seqlab.checkpoint import load_checkpoint, save_checkpoint
-
     model, _, config = load_music_model(args.checkpoint)
-    if not args.float32:
-        model.half()
-    shipped = {key: value for key, value in config.items() if key not in ("format", "version")}
-    shipped["exported_from"] = str(args.checkpoint)
-    path = save_checkpoint(args.out, model, shipped)
-    size = sum(f.stat().st_size for f in Path(path).iterdir())
-    loaded = load_checkpoint(path, expected_kind=KIND)
-    print(f"wrote {path} ({size / 1e6:.1f} MB, {'float32' if args.float32 else 'float16'}); "
-          f"held-out bits/char at export: {loaded.config.get('metrics', {}).get('val_bits_per_char', float('nan')):.3f}")
+    print(export_model(model, config, args.checkpoint, args.out, KIND, "val_bits_per_char", "bits/char", args.float32))
     return 0

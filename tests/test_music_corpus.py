@@ -132,3 +132,21 @@ def test_empty_name():
 
 def test_empty_folder(tmp_path):
     assert "no .abc files" in one_line_error(tmp_path)
+
+
+def test_extra_training_tunes_drop_possible_copies_of_held_out_tunes(tmp_path):
+    from seqlab.music.corpus import extra_training_tunes
+
+    held_out = ["X:1\nT:The Banks of the Lee\nM:3/4\nL:1/8\nK:G\n|:GAB cde|dcB AGF|GAB cde|dcB AGF|GAB cde|dcB AGF|GAB cde|dcB AGF:|\n"]
+    same_title = "X:7\nT:Banks of the Lee\nM:6/8\nL:1/8\nK:D\nDEF GAB|ABc def|]\n"
+    # Another transcription of the same notes: other octave marks, rhythm, decorations, chords.
+    same_notes = (
+        "X:8\nT:Something Else\nM:3/4\nL:1/8\nK:G\n"
+        '"G"G2A B2c|"D"d2e !trill!d2c|B>A G2F2|{g}G,A,B, C2D2|EDC B,A,G,|'
+        "FGA B2c|dcB AGF|GAB cde|dcB AGF|]\n"
+    )
+    other = "X:9\nT:A Different Reel\nM:4/4\nL:1/8\nK:D\n|:DFAF DFAF|GBdB GBdB|DFAF DFAF|GBdB GBdB|DFAF DFAF|GBdB GBdB:|\n"
+    (tmp_path / "more.abc").write_text("\n\n".join([same_title, same_notes, other]) + "\n", encoding="utf-8")
+    tunes, skipped, dropped = extra_training_tunes([str(tmp_path / "more.abc")], held_out)
+    assert [tune.strip() for tune in tunes] == [other.strip()]
+    assert dropped == 2 and skipped == 0

@@ -490,3 +490,31 @@ def test_start_headers_are_completed_as_the_corpus_writes_them(start, expected):
     from seqlab.tasks.music import _complete_headers
 
     assert _complete_headers(start) == expected
+
+
+def test_extra_data_joins_training_only(tmp_path, corpus_file):
+    extra = tmp_path / "extra.abc"
+    extra.write_text("\n\n".join(load_corpus().tunes[100:110]) + "\n", encoding="utf-8")
+    plain = music_task.load_music_data(str(corpus_file))
+    mixed = music_task.load_music_data(str(corpus_file), extra=str(extra))
+    assert mixed.held_out_tunes == plain.held_out_tunes  # the split is the main corpus's
+    assert sorted(mixed.train_tunes) == sorted(plain.train_tunes + load_corpus().tunes[100:110])
+    assert mixed.extra_tunes == 10 and mixed.dropped == 0
+
+
+def test_init_from_starts_from_the_checkpoint_and_checks_its_shape(trained, tmp_path, corpus_file):
+    out, _ = trained
+    code, stdout, stderr = run([
+        "music", "train", "--preset", "tiny", "--no-progress", "--data", str(corpus_file), "--steps", "1",
+        "--eval-every", "1", "--lr", "1e-9", "--init-from", str(out / "best"), "--out", str(tmp_path / "tuned"),
+    ])
+    assert code == 0, stderr
+    start, tuned = read_config(out / "best"), read_config(tmp_path / "tuned" / "best")
+    assert tuned["vocabulary"] == start["vocabulary"]
+    # One step at a negligible learning rate: the held-out score is the starting model's.
+    assert tuned["metrics"]["val_bits_per_char"] == pytest.approx(start["metrics"]["val_bits_per_char"], abs=1e-3)
+    code, _, stderr = run([
+        "music", "train", "--preset", "tiny", "--no-progress", "--data", str(corpus_file), "--steps", "1",
+        "--hidden-size", "48", "--init-from", str(out / "best"), "--out", str(tmp_path / "other"),
+    ])
+    assert code == 2 and "hidden-size is 32" in stderr and stderr.count("\n") == 1

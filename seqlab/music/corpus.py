@@ -15,6 +15,7 @@ yields no tune at all is (MusicError, one line).
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -110,6 +111,42 @@ def held_out_split(tunes: list, fraction: float = 0.1) -> tuple[list, list]:
     held = set(indices)
     order = _shuffled(len(tunes))
     return [tunes[i] for i in order if i not in held], [tunes[i] for i in indices]
+
+
+def extra_training_tunes(sources: list[str], held_out: list[str]) -> tuple[list[str], int, int]:
+    """Tunes of other corpora to add to a corpus's training tunes: (tunes, skipped, dropped).
+
+    A tune is dropped when it could be one of the held-out tunes in another transcription:
+    the same title, or the same first 24 notes. That is stricter than it needs to be (two
+    tunes may share a name), so the held-out bits/char stays an honest measure.
+    """
+    titles = {_title_key(tune) for tune in held_out} - {""}
+    openings = {_opening_key(tune) for tune in held_out} - {""}
+    tunes: list[str] = []
+    skipped = dropped = 0
+    for source in sources:
+        corpus = load_corpus(source)
+        skipped += corpus.skipped
+        for tune in corpus.tunes:
+            if _title_key(tune) in titles or _opening_key(tune) in openings:
+                dropped += 1
+            else:
+                tunes.append(tune)
+    return tunes, skipped, dropped
+
+
+def _title_key(tune: str) -> str:
+    fields, _ = split_header(tune)
+    title = next((value for letter, value in fields if letter == "T"), "")
+    return re.sub(r"[^a-z0-9]", "", title.lower().removeprefix("the "))
+
+
+def _opening_key(tune: str, notes: int = 24) -> str:
+    """The first notes' letters, without octave marks, accidentals, rhythm or bar lines."""
+    _, body = split_header(tune)
+    body = re.sub(r'"[^"]*"|![^!\n]*!|\{[^}]*\}', "", body)  # chord symbols, decorations, grace notes
+    letters = re.findall(r"[A-Ga-g]", body)
+    return "".join(letter.lower() for letter in letters[:notes]) if len(letters) >= notes else ""
 
 
 def held_out_indices(count: int, fraction: float = 0.1) -> list[int]:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import math
+import random
+import re
 import time
 from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
@@ -51,6 +52,12 @@ class MusicTrainConfig:
 
     data: str = "irish"
     out: str = "runs/music"
+    # More corpora for training only, comma-separated (say "oneills1850,ryansMammoth"); the
+    # held-out split stays that of `data`, and tunes that may be held-out ones are dropped.
+    extra_data: str = ""
+    # A music checkpoint to start from (fine-tuning): its vocabulary and weights; the model
+    # options must match its shape.
+    init_from: str = ""
     # model
     embedding_size: int = 64
     hidden_size: int = 512
@@ -98,6 +105,8 @@ class MusicData:
     held_out_tunes: list[str]
     skipped: int
     source: str
+    extra_tunes: int = 0  # of train_tunes, how many came from --extra-data
+    dropped: int = 0  # --extra-data tunes left out as possible copies of held-out tunes
 
     @property
     def train_text(self) -> str:
@@ -108,15 +117,25 @@ class MusicData:
         return TUNE_SEPARATOR.join(self.held_out_tunes) + TUNE_SEPARATOR
 
 
-def load_music_data(source: str) -> MusicData:
-    from seqlab.music.corpus import held_out_split, load_corpus
+def load_music_data(source: str, extra: str = "") -> MusicData:
+    """`source`'s fixed split; with `extra` (comma-separated corpora), their tunes join the
+    training tunes, shuffled in among them with a fixed seed."""
+    from seqlab.music.corpus import extra_training_tunes, held_out_split, load_corpus
 
     corpus = load_corpus(source)
     train_tunes, held_out = held_out_split(corpus.tunes)
     if not held_out or not train_tunes:
         # 10% rounded half up holds one tune out from 5 tunes on.
         raise SeqlabError(f"{source}: {len(corpus.tunes)} tunes are too few to hold 10% out; give at least 5")
-    return MusicData(train_tunes, held_out, corpus.skipped, corpus.source)
+    sources = [name.strip() for name in extra.split(",") if name.strip()]
+    if not sources:
+        return MusicData(train_tunes, held_out, corpus.skipped, corpus.source)
+    extra_tunes, skipped, dropped = extra_training_tunes(sources, held_out)
+    mixed = train_tunes + extra_tunes
+    random.Random(0).shuffle(mixed)
+    return MusicData(
+        mixed, held_out, corpus.skipped + skipped, f"{corpus.source} + {', '.join(sources)}", len(extra_tunes), dropped
+    )
 
 
 # ------------------------------------------------------------------------------- training
@@ -126,18 +145,25 @@ def train_music(config: MusicTrainConfig, resume: bool = False, progress: bool =
     from seqlab.data import Vocabulary
     from seqlab.train import TrainConfig, train
 
-    data = load_music_data(config.data)
-    vocab = Vocabulary.build(data.train_text)  # held-out characters it lacks read as <unk>
+    data = load_music_data(config.data, config.extra_data)
+    if config.init_from:
+        # Fine-tuning: the starting model's vocabulary, so every id keeps its meaning.
+        start, vocab, _ = load_language_model(Path(config.init_from), KIND, "music model")
+    else:
+        vocab = Vocabulary.build(data.train_text)  # held-out characters it lacks read as <unk>
     train_ids = torch.tensor(vocab.encode(data.train_text))
     held_out_ids = torch.tensor(vocab.encode(data.held_out_text))
     if resume:
         check_resume_vocabulary(config.out, KIND, vocab, config.data)
     check_stream_length(config.window, config.batch_size, config.stateful, train_ids.numel(), data.source)
     model = build_model(config, len(vocab))
+    if config.init_from:
+        _start_from(model, start, config.init_from)
     batches = training_batches(train_ids, config.batch_size, config.window, config.stateful, config.seed)
     print(
-        f"seqlab music train: {len(data.train_tunes)} training tunes ({train_ids.numel():,} characters), "
-        f"{len(data.held_out_tunes)} held out, {data.skipped} skipped, from {data.source}; "
+        f"seqlab music train: {len(data.train_tunes)} training tunes ({train_ids.numel():,} characters"
+        + (f"; {data.extra_tunes} from --extra-data, {data.dropped} of those dropped as possible held-out tunes" if data.extra_tunes else "")
+        + f"), {len(data.held_out_tunes)} held out, {data.skipped} skipped, from {data.source}; "
         f"{sum(p.numel() for p in model.parameters()):,} parameters"
     )
 
@@ -164,7 +190,13 @@ def train_music(config: MusicTrainConfig, resume: bool = False, progress: bool =
         "model": model.config.to_json(),
         "vocabulary": vocab.to_json(),
         "music": asdict(config),
-        "data": {"source": data.source, "train_tunes": len(data.train_tunes), "held_out_tunes": len(data.held_out_tunes)},
+        "data": {
+            "source": data.source,
+            "train_tunes": len(data.train_tunes),
+            "held_out_tunes": len(data.held_out_tunes),
+            "extra_tunes": data.extra_tunes,
+            "dropped_as_possible_held_out": data.dropped,
+        },
     }
     started = time.perf_counter()
     result = train(model, batches, language_model_loss, train_config, evaluate, checkpoint_config)
@@ -175,6 +207,18 @@ def train_music(config: MusicTrainConfig, resume: bool = False, progress: bool =
         f"best checkpoint: {result.best_checkpoint}"
     )
     return result
+
+
+def _start_from(model, start, path: str) -> None:
+    """Copy the weights of `start` (a loaded music model) into `model`, whose shape must match."""
+    ours, theirs = model.config, start.config
+    for name in ("embedding_size", "hidden_size", "num_layers", "cell", "tie_weights"):
+        if getattr(ours, name) != getattr(theirs, name):
+            raise SeqlabError(
+                f"--init-from {path}: its {name.replace('_', '-')} is {getattr(theirs, name)}, this run's "
+                f"{getattr(ours, name)}; give the same model options as the checkpoint"
+            )
+    model.load_state_dict({name: tensor.float() for name, tensor in start.state_dict().items()})
 
 
 # ------------------------------------------------------------------------------- generation
@@ -313,6 +357,13 @@ def _renumber(tune: str, number: int) -> str:
 
 
 # ------------------------------------------------------------------------------- commands
+OPTION_HELP = {
+    "extra_data": "more corpora for training only, comma-separated (e.g. oneills1850,ryansMammoth); "
+    "tunes that may be held-out ones are dropped",
+    "init_from": "start from this music checkpoint's weights and vocabulary (fine-tuning)",
+}
+
+
 def add_commands(verbs) -> None:
     train = verbs.add_parser(
         "train",
@@ -336,7 +387,7 @@ def add_commands(verbs) -> None:
             train.add_argument(flag, type=_boolean, default=None, metavar="{true,false}", help=f"(default {getattr(defaults, item.name)})")
         else:
             kind = _clip_norm if item.name == "clip_grad_norm" else kind
-            train.add_argument(flag, type=kind, default=None, help=f"(preset default {getattr(defaults, item.name)})")
+            train.add_argument(flag, type=kind, default=None, help=OPTION_HELP.get(item.name, f"(preset default {getattr(defaults, item.name)})"))
     train.set_defaults(run=run_train)
     add_generate_and_evaluate(verbs)
     add_export(verbs)

@@ -89,7 +89,7 @@ class LongTermConfig:
 
 
 DEFAULT_LENGTH = {"adding": 150, "copy": 50}
-DEFAULT_STEPS = {"adding": 6000, "copy": 3000, "digits": 2000, "permuted-digits": 2000}
+DEFAULT_STEPS = {"adding": 8000, "copy": 20000, "digits": 4000, "permuted-digits": 4000}
 
 
 @dataclass
@@ -283,12 +283,12 @@ def describe(result: LongTermResult) -> str:
 # 2-core CPU with two runs at a time. The step caps are what that budget allows; a run stops
 # early once it solves its problem.
 TABLE_GRID = (
-    ("adding", 50, 4000),
+    ("adding", 50, 8000),
     ("adding", 150, 8000),
-    ("copy", 10, 4000),
-    ("copy", 50, 2000),
-    ("digits", DIGIT_LENGTH, 2000),
-    ("permuted-digits", DIGIT_LENGTH, 2000),
+    ("copy", 10, 20000),
+    ("copy", 50, 8000),
+    ("digits", DIGIT_LENGTH, 4000),
+    ("permuted-digits", DIGIT_LENGTH, 4000),
 )
 
 

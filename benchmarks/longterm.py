@@ -1,6 +1,6 @@
 """Long-term dependencies against the issue's targets, each beside the memoryless baseline.
 
-    python benchmarks/longterm.py                 # gradients at init + the table's grid, timed (~16 min)
+    python benchmarks/longterm.py                 # gradients at init + the table's grid, timed (~14 min)
     python benchmarks/longterm.py --long          # + the LSTM on adding T=400
     python benchmarks/longterm.py --quick         # tiny step caps: checks the script, proves nothing
 

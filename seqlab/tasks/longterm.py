@@ -432,7 +432,7 @@ def add_commands(verbs) -> None:
         help="run every cell on every task (T <= 150): a CSV table and learning-curve plots",
         description=f"Train the tanh RNN, IRNN, LSTM and GRU on {grid} (each up to the step cap "
         "shown, stopping once solved); write longterm.csv, longterm_curves.csv and longterm.png. "
-        "About 16 minutes on a 2-core CPU.",
+        "About 14 minutes on a 2-core CPU (two runs at a time).",
     )
     table.add_argument("--out", default="runs/longterm", help="output directory (default: runs/longterm)")
     table.add_argument("--seed", type=int, default=0)

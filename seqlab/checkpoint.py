@@ -41,6 +41,7 @@ MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 OPTIMIZER_FILE = "optimizer.safetensors"
 TRAINER_FILE = "trainer.safetensors"
+CHECKPOINT_FILES = (MODEL_FILE, CONFIG_FILE, OPTIMIZER_FILE, TRAINER_FILE)
 
 # Markers inside the JSON skeleton of a resume file.
 _TENSOR = "__tensor__"  # {"__tensor__": "t3"}: the safetensors entry named t3
@@ -115,8 +116,19 @@ def save_checkpoint(
         _save_tree(temporary / OPTIMIZER_FILE, optimizer.state_dict())
     if trainer_state is not None:
         _save_tree(temporary / TRAINER_FILE, trainer_state)
+    if target.is_dir():
+        # Files of the user's beside a checkpoint (a README, a package's __init__.py) stay:
+        # the swap replaces the checkpoint's own files, nothing else.
+        for entry in target.iterdir():
+            if entry.name in CHECKPOINT_FILES:
+                continue
+            if entry.is_dir():
+                shutil.copytree(entry, temporary / entry.name)
+            else:
+                shutil.copy2(entry, temporary / entry.name)
     for file in temporary.iterdir():  # on disk before the rename makes them the checkpoint
-        _fsync(file)
+        if file.is_file():
+            _fsync(file)
 
     # The swap. A crash after the first rename leaves only `old`, which load_checkpoint reads.
     if target.exists():

@@ -106,6 +106,23 @@ def test_weights_only_checkpoint_has_no_resume_state(tmp_path):
     assert sorted(p.name for p in (tmp_path / "best").iterdir()) == ["config.json", "model.safetensors"]
 
 
+def test_overwriting_keeps_other_files_beside_the_checkpoint(tmp_path):
+    """Exporting into a package folder must not delete its __init__.py (or a user's notes)."""
+    model, optimizer = trained_model_and_optimizer()
+    target = tmp_path / "shipped"
+    save_checkpoint(target, model, CONFIG, optimizer, {"step": 1})
+    (target / "__init__.py").write_text("# package marker\n")
+    (target / "notes").mkdir()
+    (target / "notes" / "how.txt").write_text("trained on a CPU\n")
+    with torch.no_grad():
+        model.head.bias.add_(1.0)
+    save_checkpoint(target, model, CONFIG)  # weights only this time
+    assert (target / "__init__.py").read_text() == "# package marker\n"
+    assert (target / "notes" / "how.txt").read_text() == "trained on a CPU\n"
+    assert not (target / "optimizer.safetensors").exists()  # the old checkpoint's own files go
+    assert torch.equal(load_checkpoint(target).state_dict["head.bias"], model.head.bias)
+
+
 def test_tied_weights_are_saved_and_tied_again(tmp_path):
     model = TinyCharModel(vocab_size=8, hidden_size=8)
     model.head.weight = model.embedding.weight  # (8, 8) both: shared memory

@@ -87,7 +87,10 @@ def test_train_writes_best_and_last_checkpoints(trained, corpus_file):
         assert config["model"]["vocab_size"] == len(tokens)
         bits = config["metrics"]["val_bits_per_char"]
         assert math.isfinite(bits) and 0 < bits < math.log2(len(tokens))  # better than uniform
-        assert config["data"] == {"source": str(corpus_file), "train_tunes": 27, "held_out_tunes": 3}
+        assert config["data"] == {
+            "source": str(corpus_file), "train_tunes": 27, "held_out_tunes": 3,
+            "extra_tunes": 0, "dropped_as_possible_held_out": 0,
+        }
     assert read_config(out / "last")["step"] == STEPS
     # Only last/ can be resumed from: it carries the optimizer and the trainer's state.
     assert (out / "last" / "optimizer.safetensors").is_file()

@@ -172,6 +172,7 @@ def test_table_runs_the_whole_grid_and_writes_csv_and_png(tmp_path, capsys):
         (["longterm", "digits", "--cell", "gru", "--length", "30"], "always 64 steps"),
         (["longterm", "table", "--jobs", "0"], "--jobs must be at least 1"),
         (["longterm", "adding", "--cell", "gru", "--init", "chrono"], "--init chrono is for the LSTM"),
+        (["longterm", "adding", "--cell", "rnn", "--hidden-size", "0"], "--hidden-size must be at least 1"),
     ],
 )
 def test_bad_values_are_one_line_errors(argv, message, capsys):
@@ -194,3 +195,16 @@ def test_unknown_task_or_cell_is_a_one_line_error(argv, message, capsys):
     assert exit.value.code == 2
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1
+
+
+def test_an_out_that_is_a_file_fails_before_any_training(tmp_path, capsys, monkeypatch):
+    from seqlab.tasks import longterm
+
+    blocker = tmp_path / "taken"
+    blocker.write_text("mine\n")
+    monkeypatch.setattr(longterm, "run_table", lambda *args, **kwargs: pytest.fail("trained before checking --out"))
+    monkeypatch.setattr(longterm, "run_longterm", lambda *args, **kwargs: pytest.fail("trained before checking --out"))
+    assert main(["longterm", "table", "--out", str(blocker)]) == 2
+    assert main(["longterm", "copy", "--cell", "lstm", "--out", str(blocker)]) == 2
+    assert capsys.readouterr().err.count("is a file; give a directory") == 2
+    assert blocker.read_text() == "mine\n"

@@ -77,7 +77,7 @@ class LongTermConfig:
             raise SeqlabError(f"--steps must be at least 1, got {self.steps}")
         for name in ("hidden_size", "batch_size", "eval_every", "held_out"):
             if getattr(self, name) < 1:
-                raise SeqlabError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise SeqlabError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.init not in INITS:
             raise SeqlabError(f"unknown init {self.init!r}; choose one of {', '.join(INITS)}")
         if self.init == "chrono" and self.cell != "lstm":
@@ -454,6 +454,8 @@ def run_one(args) -> int:
         stop_when_solved=not args.no_early_stop,
         progress=not args.json,
     )
+    if args.out:
+        _output_directory(args.out)  # before training, so a bad --out loses no work
     result = run_longterm(config)
     if args.out:
         paths = write_results(Path(args.out), [result], name=f"{result.problem}-T{result.length}-{result.cell}")
@@ -471,6 +473,7 @@ def run_table_command(args) -> int:
         raise SeqlabError(f"--jobs must be at least 1, got {args.jobs}")
     if not args.scale > 0:
         raise SeqlabError(f"--scale must be > 0, got {args.scale}")
+    _output_directory(args.out)  # before the runs, so a bad --out loses no work
     started = time.perf_counter()
     configs = _table_configs(args.seed, args.scale)
     print(f"seqlab longterm table: {len(configs)} runs, {args.jobs} at a time")
@@ -481,3 +484,13 @@ def run_table_command(args) -> int:
     print(f"took {(time.perf_counter() - started) / 60:.1f} min")
     return 0
 
+
+def _output_directory(out: str) -> Path:
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise SeqlabError(f"--out {out} is a file; give a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SeqlabError(f"cannot create --out {out}: {error.strerror or error}") from None
+    return path

@@ -196,7 +196,7 @@ def train(
     model.to(device)
     optimizer = make_optimizer(model, config)
     parameters = [parameter for group in optimizer.param_groups for parameter in group["params"]]
-    out_dir = None if config.out_dir is None else Path(config.out_dir)
+    out_dir = None if config.out_dir is None else _writable_directory(Path(config.out_dir))
     checkpoint_config = checkpoint_config or {"kind": type(model).__name__}
     result = TrainResult(steps=0)
 
@@ -332,6 +332,18 @@ def train(
 
     result.steps = step
     return result
+
+
+def _writable_directory(path: Path) -> Path:
+    """Create the checkpoint directory now: finding out at the first save that it cannot be
+    written would lose the steps trained until then."""
+    if path.exists() and not path.is_dir():
+        raise SeqlabError(f"cannot keep checkpoints in {path}: it is a file; give a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SeqlabError(f"cannot create the checkpoint directory {path}: {error.strerror or error}") from None
+    return path
 
 
 def _reached(value: float | None, config: TrainConfig) -> bool:

@@ -216,6 +216,20 @@ def test_stop_at_ends_training_at_the_first_evaluation_that_reaches_it(maximize,
     assert result.steps == 6 and not result.stopped_early
 
 
+def test_an_out_dir_that_cannot_be_written_fails_before_the_first_step(tmp_path):
+    blocker = tmp_path / "taken"
+    blocker.write_text("mine\n")
+    steps = []
+
+    def counting_loss(model, batch, state):
+        steps.append(1)
+        return stateless_loss(model, batch, state)
+
+    with pytest.raises(SeqlabError, match="it is a file"):
+        train(make_model(), stream_windows(), counting_loss, quiet(steps=5, out_dir=str(blocker)))
+    assert steps == [] and blocker.read_text() == "mine\n"
+
+
 def test_a_missing_metric_is_a_clear_error():
     with pytest.raises(ValueError, match="without 'val_loss'"):
         train(make_model(), stream_windows(), stateless_loss, quiet(steps=1), lambda model: {"loss": 1.0})

@@ -344,7 +344,7 @@ def read_prompt(vocab, prompt: str) -> str:
     import sys
 
     if not prompt.strip():
-        raise SeqlabError("the prompt is empty; give some text, e.g. --prompt \"ROMEO:\"")
+        raise SeqlabError('the prompt is empty; give some text, e.g. "ROMEO:"')
     unknown = vocab.unknown_tokens(prompt)
     if unknown:
         listed = ", ".join(repr(token) for token in unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")

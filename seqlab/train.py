@@ -76,6 +76,10 @@ class TrainConfig:
     # Stop as soon as an evaluation reaches this value of `metric` (a task's "solved" level);
     # None: always run all `steps`.
     stop_at: float | None = None
+    # Wall-clock budget of this call, in minutes: after the step that reaches it, evaluate, save
+    # and stop. The learning-rate schedule still counts steps, so pair it with "constant" or
+    # with enough steps; None: no limit.
+    max_minutes: float | None = None
     seed: int = 0
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:N" or "mps"
     out_dir: str | None = None  # where out_dir/best and out_dir/last go; None: no checkpoints
@@ -95,6 +99,8 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.clip_grad_norm must be > 0 or None, got {self.clip_grad_norm}")
         if self.eval_every is not None and self.eval_every < 1:
             raise ValueError(f"TrainConfig.eval_every must be >= 1 or None, got {self.eval_every}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"TrainConfig.max_minutes must be > 0 or None, got {self.max_minutes}")
         if self.resume and self.out_dir is None:
             raise ValueError("TrainConfig.resume needs out_dir, the directory holding the run to resume")
 
@@ -108,6 +114,7 @@ class TrainResult:
     last_checkpoint: Path | None = None
     best_checkpoint: Path | None = None
     stopped_early: bool = False  # an evaluation reached config.stop_at before the last step
+    out_of_time: bool = False  # config.max_minutes ran out before the last step
 
 
 class TrainingDiverged(SeqlabError):
@@ -274,6 +281,7 @@ def train(
 
     model.train()
     evaluated_at = step
+    began = time.perf_counter()
     progress = tqdm(total=config.steps, initial=step, desc="train", unit="step", disable=not config.progress)
     with progress:
         while step < config.steps:
@@ -327,7 +335,10 @@ def train(
             if evaluated_at == step and _reached(result.metrics.get(config.metric), config):
                 result.stopped_early = step < config.steps
                 break
-        if evaluated_at < step:  # the batches ran out between two evaluations
+            if config.max_minutes is not None and time.perf_counter() - began >= 60 * config.max_minutes:
+                result.out_of_time = step < config.steps
+                break  # the evaluation and checkpoint of this last step follow below
+        if evaluated_at < step:  # the batches or the time ran out between two evaluations
             evaluate_and_save()
 
     result.steps = step

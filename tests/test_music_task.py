@@ -89,7 +89,7 @@ def test_train_writes_best_and_last_checkpoints(trained, corpus_file):
         assert math.isfinite(bits) and 0 < bits < math.log2(len(tokens))  # better than uniform
         assert config["data"] == {
             "source": str(corpus_file), "train_tunes": 27, "held_out_tunes": 3,
-            "extra_tunes": 0, "dropped_as_possible_held_out": 0,
+            "extra_tunes": 0, "dropped_as_possible_held_out": 0, "transposed_copies": 0,
         }
     assert read_config(out / "last")["step"] == STEPS
     # Only last/ can be resumed from: it carries the optimizer and the trainer's state.

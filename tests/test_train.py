@@ -216,6 +216,26 @@ def test_stop_at_ends_training_at_the_first_evaluation_that_reaches_it(maximize,
     assert result.steps == 6 and not result.stopped_early
 
 
+def test_max_minutes_stops_after_the_step_that_uses_up_the_time_and_saves_it(tmp_path):
+    import time as clock
+
+    def slow_loss(model, batch, state):
+        clock.sleep(0.05)
+        return stateless_loss(model, batch, state)
+
+    evaluated = []
+    config = quiet(steps=1000, eval_every=500, max_minutes=0.12 / 60, out_dir=str(tmp_path))
+    result = train(make_model(), stream_windows(), slow_loss, config, lambda model: evaluated.append(1) or {"val_loss": 1.0})
+    assert 2 <= result.steps <= 4 and result.out_of_time and not result.stopped_early
+    # The last step, though no multiple of eval_every, was evaluated and saved: nothing is lost.
+    assert evaluated == [1] and "val_loss" in result.history[-1]
+    assert load_checkpoint(tmp_path / "last").config["step"] == result.steps
+    # Without a limit the same run goes on; a limit that is not positive is refused.
+    assert not train(make_model(), stream_windows(), stateless_loss, quiet(steps=3)).out_of_time
+    with pytest.raises(ValueError, match="max_minutes must be > 0"):
+        quiet(steps=3, max_minutes=0)
+
+
 def test_an_out_dir_that_cannot_be_written_fails_before_the_first_step(tmp_path):
     blocker = tmp_path / "taken"
     blocker.write_text("mine\n")

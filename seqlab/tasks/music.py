@@ -19,6 +19,7 @@ import math
 import random
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
 from pathlib import Path
@@ -58,6 +59,10 @@ class MusicTrainConfig:
     # A music checkpoint to start from (fine-tuning): its vocabulary and weights; the model
     # options must match its shape.
     init_from: str = ""
+    # Data augmentation: every training tune also in these transpositions, in letter steps
+    # ("2": every step from two down to two up; "-1,1,3": those; each pitch moves by the same
+    # interval and the key follows). The held-out tunes stay as they are.
+    transpose: str = ""
     # model
     embedding_size: int = 64
     hidden_size: int = 512
@@ -75,6 +80,7 @@ class MusicTrainConfig:
     weight_decay: float = 0.0
     clip_grad_norm: float | None = 1.0
     eval_every: int = 100
+    max_minutes: float = 0.0  # stop (evaluated and saved) after this long; 0: no limit
     seed: int = 0
     device: str = "auto"
     backend: str = "fused"
@@ -107,6 +113,7 @@ class MusicData:
     source: str
     extra_tunes: int = 0  # of train_tunes, how many came from --extra-data
     dropped: int = 0  # --extra-data tunes left out as possible copies of held-out tunes
+    transposed: int = 0  # of train_tunes, how many are --transpose copies
 
     @property
     def train_text(self) -> str:
@@ -117,9 +124,10 @@ class MusicData:
         return TUNE_SEPARATOR.join(self.held_out_tunes) + TUNE_SEPARATOR
 
 
-def load_music_data(source: str, extra: str = "") -> MusicData:
+def load_music_data(source: str, extra: str = "", transpose: Sequence[int] = ()) -> MusicData:
     """`source`'s fixed split; with `extra` (comma-separated corpora), their tunes join the
-    training tunes, shuffled in among them with a fixed seed."""
+    training tunes, and with `transpose` (letter steps) so do the training tunes' transpositions,
+    all shuffled together with a fixed seed. The held-out tunes are never touched."""
     from seqlab.music.corpus import extra_training_tunes, held_out_split, load_corpus
 
     corpus = load_corpus(source)
@@ -127,15 +135,23 @@ def load_music_data(source: str, extra: str = "") -> MusicData:
     if not held_out or not train_tunes:
         # 10% rounded half up holds one tune out from 5 tunes on.
         raise SeqlabError(f"{source}: {len(corpus.tunes)} tunes are too few to hold 10% out; give at least 5")
+    data = MusicData(train_tunes, held_out, corpus.skipped, corpus.source)
     sources = [name.strip() for name in extra.split(",") if name.strip()]
-    if not sources:
-        return MusicData(train_tunes, held_out, corpus.skipped, corpus.source)
-    extra_tunes, skipped, dropped = extra_training_tunes(sources, held_out)
-    mixed = train_tunes + extra_tunes
-    random.Random(0).shuffle(mixed)
-    return MusicData(
-        mixed, held_out, corpus.skipped + skipped, f"{corpus.source} + {', '.join(sources)}", len(extra_tunes), dropped
-    )
+    if sources:
+        extra_tunes, skipped, dropped = extra_training_tunes(sources, held_out)
+        data.train_tunes = train_tunes + extra_tunes
+        data.skipped += skipped
+        data.source = f"{corpus.source} + {', '.join(sources)}"
+        data.extra_tunes, data.dropped = len(extra_tunes), dropped
+    if transpose:
+        from seqlab.music.transpose import transposed_copies
+
+        copies = transposed_copies(data.train_tunes, list(transpose))
+        data.train_tunes = data.train_tunes + copies
+        data.transposed = len(copies)
+    if sources or transpose:
+        random.Random(0).shuffle(data.train_tunes)
+    return data
 
 
 # ------------------------------------------------------------------------------- training
@@ -145,7 +161,7 @@ def train_music(config: MusicTrainConfig, resume: bool = False, progress: bool =
     from seqlab.data import Vocabulary
     from seqlab.train import TrainConfig, train
 
-    data = load_music_data(config.data, config.extra_data)
+    data = load_music_data(config.data, config.extra_data, transpose_steps(config.transpose))
     if config.init_from:
         # Fine-tuning: the starting model's vocabulary, so every id keeps its meaning.
         start, vocab, _ = load_language_model(Path(config.init_from), KIND, "music model")
@@ -163,6 +179,7 @@ def train_music(config: MusicTrainConfig, resume: bool = False, progress: bool =
     print(
         f"seqlab music train: {len(data.train_tunes)} training tunes ({train_ids.numel():,} characters"
         + (f"; {data.extra_tunes} from --extra-data, {data.dropped} of those dropped as possible held-out tunes" if data.extra_tunes else "")
+        + (f"; {data.transposed} transposed copies" if data.transposed else "")
         + f"), {len(data.held_out_tunes)} held out, {data.skipped} skipped, from {data.source}; "
         f"{sum(p.numel() for p in model.parameters()):,} parameters"
     )
@@ -178,6 +195,7 @@ def train_music(config: MusicTrainConfig, resume: bool = False, progress: bool =
         weight_decay=config.weight_decay,
         clip_grad_norm=config.clip_grad_norm,
         eval_every=config.eval_every,
+        max_minutes=config.max_minutes or None,
         metric="val_bits_per_char",
         seed=config.seed,
         device=config.device,
@@ -196,13 +214,14 @@ def train_music(config: MusicTrainConfig, resume: bool = False, progress: bool =
             "held_out_tunes": len(data.held_out_tunes),
             "extra_tunes": data.extra_tunes,
             "dropped_as_possible_held_out": data.dropped,
+            "transposed_copies": data.transposed,
         },
     }
     started = time.perf_counter()
     result = train(model, batches, language_model_loss, train_config, evaluate, checkpoint_config)
     minutes = (time.perf_counter() - started) / 60
     print(
-        f"done: {result.steps} steps in {minutes:.1f} min; held-out bits/char "
+        f"done: {result.steps} steps in {minutes:.1f} min{' (--max-minutes reached)' if result.out_of_time else ''}; held-out bits/char "
         f"{result.metrics.get('val_bits_per_char', float('nan')):.3f} (best {result.best_metric:.3f}); "
         f"best checkpoint: {result.best_checkpoint}"
     )
@@ -361,6 +380,9 @@ OPTION_HELP = {
     "extra_data": "more corpora for training only, comma-separated (e.g. oneills1850,ryansMammoth); "
     "tunes that may be held-out ones are dropped",
     "init_from": "start from this music checkpoint's weights and vocabulary (fine-tuning)",
+    "transpose": "also train on every training tune transposed: N moves it by every letter step from "
+    "-N to N, --transpose=-1,1,3 by those (the key moves with it; held-out tunes stay as they are)",
+    "max_minutes": "stop after this many minutes, evaluated and saved (default 0: no limit)",
 }
 
 
@@ -429,7 +451,31 @@ def config_from_args(args) -> MusicTrainConfig:
         raise SeqlabError(f"--clip-grad-norm must be > 0, got {config.clip_grad_norm}")
     if not config.weight_decay >= 0:
         raise SeqlabError(f"--weight-decay must be >= 0, got {config.weight_decay}")
+    if not config.max_minutes >= 0:
+        raise SeqlabError(f"--max-minutes must be >= 0 (0: no limit), got {config.max_minutes}")
+    transpose_steps(config.transpose)  # a bad list fails here, before the corpus is read
     return config
+
+
+def transpose_steps(text: str) -> list[int]:
+    """--transpose's value as letter steps: "2" is every step from -2 to 2, a list such as
+    "-1,1,3" those steps; 0 and repeats are dropped (the originals are always in)."""
+    if text.strip().isdigit():
+        reach = int(text)
+        text = ",".join(str(step) for step in range(-reach, reach + 1))
+    steps: list[int] = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        try:
+            step = int(part)
+        except ValueError:
+            raise SeqlabError(f"--transpose takes whole letter steps such as -2,-1,1,2, got {part.strip()!r}") from None
+        if not -6 <= step <= 6:
+            raise SeqlabError(f"--transpose steps must be between -6 and 6 (a seventh), got {step}")
+        if step and step not in steps:
+            steps.append(step)
+    return steps
 
 
 def run_train(args) -> int:

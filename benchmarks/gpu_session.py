@@ -67,7 +67,9 @@ class Session:
     def start(self, name: str, command: list[str], env: dict | None = None) -> subprocess.Popen:
         log = open(self.logs / f"{name}.log", "w")
         self.say(f"start {name}: {' '.join(command)}")
-        return subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        return subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                # the benchmarks import seqlab from the checkout, not an install
+                                env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
 
     def wait(self, name: str, process: subprocess.Popen, limit: float) -> int | None:
         try:
@@ -161,6 +163,7 @@ def main() -> int:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--finetune-minutes", type=float, default=1.5)
     parser.add_argument("--skip-checks", action="store_true", help="train only (no tests, no benchmark)")
+    parser.add_argument("--checks-only", action="store_true", help="tests and benchmark, no training")
     parser.add_argument("--smoke", action="store_true", help="32-unit models, small batches: check the script on a CPU")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -172,7 +175,8 @@ def main() -> int:
         if not args.skip_checks:
             session.run("test_cuda", [sys.executable, "-m", "pytest", "tests/test_cuda.py", "-q", "-p", "no:cacheprovider"], 120, tail=15)
             session.run("bench_recurrent", [sys.executable, "benchmarks/recurrent.py", "--device", args.device, "--quick"], 120)
-        train_variants(session, args.corpora, args.device, args.finetune_minutes, args.smoke)
+        if not args.checks_only:
+            train_variants(session, args.corpora, args.device, args.finetune_minutes, args.smoke)
     finally:
         session.say(f"session over, {session.left():.0f} s of the budget left")
         session.close()

@@ -55,6 +55,9 @@ def three_layers_on(kind, dtype, device, **kwargs):
 
 
 GRID = list(itertools.product(KINDS, [1, 2], [False, True], [False, True]))
+# cuDNN sums in its own order: in float32 a two-layer bidirectional tanh RNN differed from the
+# scratch loop by 1.2e-5 on an H100 (float64 agreed to 1e-10, so that is rounding, not a bug).
+CUDA_TOLERANCE = {torch.float32: 5e-5, torch.float64: TOLERANCE[torch.float64]}
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -68,7 +71,7 @@ def test_scratch_and_fused_match_cudnn(kind, layers, bidirectional, with_state, 
     torch.manual_seed(1)
     x = torch.randn(STEPS, BATCH, INPUT, dtype=dtype, device=CUDA)
     hx = on(CUDA, initial_state(kind, layers, 2 if bidirectional else 1, BATCH, dtype)) if with_state else None
-    compare(run(reference, x, hx), {"scratch": run(scratch, x, hx), "fused": run(fused, x, hx)}, TOLERANCE[dtype])
+    compare(run(reference, x, hx), {"scratch": run(scratch, x, hx), "fused": run(fused, x, hx)}, CUDA_TOLERANCE[dtype])
 
 
 @pytest.mark.parametrize("kind", KINDS)

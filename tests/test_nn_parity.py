@@ -52,7 +52,7 @@ def parity_loss(output, state):
     """A loss that every output and state element feeds, with a different weight each. Means,
     not sums, as in training: gradients stay of order one, so that the absolute tolerances
     (1e-5 in float32) ask for agreement to float32's precision and no more."""
-    weights = torch.linspace(-1, 1, output.numel(), dtype=output.dtype).reshape(output.shape)
+    weights = torch.linspace(-1, 1, output.numel(), dtype=output.dtype, device=output.device).reshape(output.shape)
     return (output * weights).mean() + sum((s**2).mean() for s in flatten_state(state))
 
 

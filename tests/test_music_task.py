@@ -437,6 +437,10 @@ def test_train_rejects_bad_data(bad_data, tmp_path, capsys, data, expected):
         (["--window", "100000"], "characters of training text"),
         (["--window", "100000", "--stateful", "false"], "characters of training text"),
         (["--batch-size", "100000"], "characters of training text"),
+        (["--transpose", "up"], "--transpose takes whole letter steps"),
+        (["--transpose=-1,x"], "--transpose takes whole letter steps"),
+        (["--transpose", "9"], "between -6 and 6"),
+        (["--max-minutes", "-1"], "--max-minutes must be >= 0"),
     ],
 )
 def test_train_rejects_bad_options(corpus_file, tmp_path, capsys, options, expected):
@@ -503,6 +507,26 @@ def test_extra_data_joins_training_only(tmp_path, corpus_file):
     assert mixed.held_out_tunes == plain.held_out_tunes  # the split is the main corpus's
     assert sorted(mixed.train_tunes) == sorted(plain.train_tunes + load_corpus().tunes[100:110])
     assert mixed.extra_tunes == 10 and mixed.dropped == 0
+
+
+def test_transpose_steps():
+    assert music_task.transpose_steps("") == []
+    assert music_task.transpose_steps("2") == [-2, -1, 1, 2]
+    assert music_task.transpose_steps("-1, 1,3,1,0") == [-1, 1, 3]
+
+
+def test_transpose_adds_transposed_training_tunes_only(corpus_file):
+    from seqlab.music.transpose import transpose_tune
+
+    plain = music_task.load_music_data(str(corpus_file))
+    augmented = music_task.load_music_data(str(corpus_file), transpose=[-1, 2])
+    assert augmented.held_out_tunes == plain.held_out_tunes  # never transposed
+    expected = plain.train_tunes + [
+        moved for step in (-1, 2) for tune in plain.train_tunes if (moved := transpose_tune(tune, step)) is not None
+    ]
+    assert sorted(augmented.train_tunes) == sorted(expected)
+    assert augmented.transposed == len(expected) - len(plain.train_tunes) >= len(plain.train_tunes)
+    assert augmented.train_tunes != expected  # shuffled in among the originals
 
 
 def test_init_from_starts_from_the_checkpoint_and_checks_its_shape(trained, tmp_path, corpus_file):

@@ -202,3 +202,43 @@ def test_beam_search_as_wide_as_the_tree_is_exact_enumeration():
     narrow = beam_search(model, vocab, "ab a", finished, beam_width=4, max_length=6)
     assert narrow.finished[0] == result.finished[0]
     assert math.isclose(sum(math.exp(v) for _, v in narrow.finished) + narrow.unfinished, 1.0, abs_tol=1e-5)
+
+
+@pytest.mark.parametrize("rows", [1, 3, 8])  # up to 4 rows go through Python, more through NumPy
+def test_draw_follows_the_weights_and_never_picks_a_zero(rows):
+    import numpy as np
+
+    from seqlab.sample import draw
+
+    weights = np.array([[0.0, 0.1, 0.0, 0.6, 0.3, 0.0]] * rows, dtype=np.float32)
+    generator = torch.Generator().manual_seed(0)
+    counts = np.zeros(weights.shape[1])
+    draws = 0
+    while draws < 12000:
+        for index in draw(weights, generator):
+            counts[index] += 1
+            draws += 1
+    assert counts[[0, 2, 5]].sum() == 0
+    # Binomial standard deviation at p = 0.3, n = 12000 is 0.004: 0.015 is ~4 of them.
+    assert np.abs(counts / draws - weights[0] / weights[0].sum()).max() < 0.015
+    # The same generator state, the same draws.
+    assert draw(weights, torch.Generator().manual_seed(5)) == draw(weights, torch.Generator().manual_seed(5))
+
+
+def test_draw_edge_cases(monkeypatch):
+    import numpy as np
+
+    from seqlab import sample as sample_module
+
+    with pytest.raises(ValueError, match="every token has probability 0"):
+        sample_module.draw(np.zeros((1, 4)))
+    with pytest.raises(ValueError, match="every token has probability 0"):
+        sample_module.draw(np.zeros((6, 4)))
+    # A uniform number just below 1 times the total can round up to the total. A uniform
+    # number of exactly 1 stands for that rounding: the draw must then be the last token of
+    # positive weight, not the zero-weight one after it (nor an index past the end).
+    one = lambda shape, **kwargs: torch.ones(shape, dtype=torch.float64)  # noqa: E731
+    monkeypatch.setattr(sample_module.torch, "rand", one)
+    weights = np.array([[0.2, 0.7, 0.1, 0.0]] * 2)
+    assert sample_module.draw(weights) == [2, 2]
+    assert sample_module.draw(np.array([[0.2, 0.7, 0.1, 0.0]] * 6)) == [2] * 6

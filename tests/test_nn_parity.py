@@ -338,3 +338,16 @@ def test_one_step_matches_the_sequence(kind, backend):
         assert_close(output, expected[t], 1e-12, f"step {t}")
     for s, e in zip(flatten_state(state), flatten_state(expected_state)):
         assert_close(s, e, 1e-12, "final state")
+
+
+@pytest.mark.parametrize("backend", ["scratch", "fused"])
+def test_one_step_without_bias_matches_the_sequence(backend):
+    """The fused LSTM's one-step path has its own code for layers without biases."""
+    torch.manual_seed(13)
+    layer = snn.LSTM(INPUT, HIDDEN, num_layers=2, bias=False, backend=backend, dtype=torch.float64)
+    x = torch.randn(STEPS, BATCH, INPUT, dtype=torch.float64)
+    expected, _ = layer(x)
+    state = None
+    for t in range(STEPS):
+        output, state = layer.step(x[t], state)
+        assert_close(output, expected[t], 1e-12, f"step {t}")

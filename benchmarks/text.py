@@ -157,9 +157,10 @@ def main(argv=None) -> int:
         print("give one with --checkpoint DIR (for example runs/text/best after `seqlab text train`)", file=sys.stderr)
         return 2
     torch.manual_seed(args.seed)
+    allocator = music.keep_freed_memory()  # before anything is measured: see its docstring
     print(f"# seqlab text benchmark: {machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"python {sys.version.split()[0]}, {datetime.datetime.now().isoformat(timespec='seconds')}, "
-          f"load average {os.getloadavg()[0]:.1f} at the start (other work on the CPUs slows every row)")
+          f"load average {os.getloadavg()[0]:.1f} at the start (other work on the CPUs slows every row); {allocator}")
     size = sum(f.stat().st_size for f in Path(path).iterdir() if f.is_file())
     print(f"# checkpoint {path} ({size / 1e6:.1f} MB, step {config.get('step')}); corpus {data.source}; "
           f"{sum(p.numel() for p in model.parameters()):,} parameters")

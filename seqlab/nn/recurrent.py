@@ -25,7 +25,7 @@ step, exactly as if the batch had been packed.
 
 from __future__ import annotations
 
-from functools import partial
+from functools import cache, partial
 from typing import Callable, Sequence
 
 import torch
@@ -345,10 +345,11 @@ class Recurrent(torch.nn.RNNBase):
         return [getattr(self, name) for name in self._flat_weights_names]
 
     def _layer_weights(self, layer: int, direction: int):
-        suffix = f"_l{layer}" + ("_reverse" if direction else "")
-        bias_ih = self._weight("bias_ih" + suffix) if self.bias else None
-        bias_hh = self._weight("bias_hh" + suffix) if self.bias else None
-        return self._weight("weight_ih" + suffix), self._weight("weight_hh" + suffix), bias_ih, bias_hh
+        names = _weight_names(layer, direction)
+        weight_ih, weight_hh = self._weight(names[0]), self._weight(names[1])
+        if not self.bias:
+            return weight_ih, weight_hh, None, None
+        return weight_ih, weight_hh, self._weight(names[2]), self._weight(names[3])
 
     def _weight(self, name: str) -> Tensor:
         # The parameter dictionary first: Module.__getattr__ costs about a microsecond, and a
@@ -418,6 +419,14 @@ class Recurrent(torch.nn.RNNBase):
                 f"got min {int(lengths.min())} and max {int(lengths.max())}"
             )
         return lengths.long()
+
+
+@cache
+def _weight_names(layer: int, direction: int) -> tuple[str, str, str, str]:
+    """weight_ih, weight_hh, bias_ih and bias_hh's names for a layer and direction, as
+    torch.nn names them (made once: a sampler asks for them at every token)."""
+    suffix = f"_l{layer}" + ("_reverse" if direction else "")
+    return ("weight_ih" + suffix, "weight_hh" + suffix, "bias_ih" + suffix, "bias_hh" + suffix)
 
 
 def _stack(finals: list[State]) -> State:

@@ -470,7 +470,10 @@ def transpose_steps(text: str) -> list[int]:
         try:
             step = int(part)
         except ValueError:
-            raise SeqlabError(f"--transpose takes whole letter steps such as -2,-1,1,2, got {part.strip()!r}") from None
+            raise SeqlabError(
+                f"--transpose takes N (every letter step from -N to N) or a list such as --transpose=-1,1,3, "
+                f"got {part.strip()!r}"
+            ) from None
         if not -6 <= step <= 6:
             raise SeqlabError(f"--transpose steps must be between -6 and 6 (a seventh), got {step}")
         if step and step not in steps:

@@ -104,6 +104,11 @@ def evaluations(log: Path) -> list[str]:
     return re.findall(r"(step \d+: val_bits_per_char [\d.]+(?: \(best\))?|done: .*|seqlab music train: .*|error: .*)", text)
 
 
+def model_options(model: list[str], smoke: bool) -> list[str]:
+    """A variant's model options; with --smoke, 32 units instead (the layer count stays)."""
+    return ["--hidden-size", "32", *model[2:]] if smoke else model
+
+
 def train_variants(session: Session, corpora: Path, device: str, finetune_minutes: float, smoke: bool) -> None:
     extra = ",".join(str(corpora / name) for name in ("oneills1850", "ryansMammoth", "airdsAirs"))
     runs = Path("/tmp/gpu_session_runs")
@@ -117,7 +122,7 @@ def train_variants(session: Session, corpora: Path, device: str, finetune_minute
     env = {"OMP_NUM_THREADS": "4"}
     stage = {}
     for name, (model, pre, _) in VARIANTS.items():
-        model = model[:1] + ["32"] + model[2:] if smoke else model
+        model = model_options(model, smoke)
         stage[name] = session.start(
             f"{name}-pre",
             seqlab("music", "train", "--out", str(runs / f"{name}-pre"), *model, *common, *pre,
@@ -130,7 +135,7 @@ def train_variants(session: Session, corpora: Path, device: str, finetune_minute
     ft_minutes = max(0.5, min(finetune_minutes, (session.left() - 45) / 60))
     finetunes = {}
     for name, (model, _, ft) in VARIANTS.items():
-        model = model[:1] + ["32"] + model[2:] if smoke else model
+        model = model_options(model, smoke)
         best = runs / f"{name}-pre" / "best"
         if not (best / "model.safetensors").is_file():
             session.say(f"{name}: no pretrained checkpoint, no fine-tuning")
@@ -138,7 +143,7 @@ def train_variants(session: Session, corpora: Path, device: str, finetune_minute
         finetunes[name] = session.start(
             f"{name}-ft",
             seqlab("music", "train", "--out", str(runs / f"{name}-ft"), "--init-from", str(best), *model,
-                   "--device", device, *(["--batch-size", "8"] if smoke else ["--batch-size", "64"]), "--eval-every", "50", "--dropout", "0.4", *ft,
+                   "--device", device, "--batch-size", "8" if smoke else "64", "--eval-every", "50", "--dropout", "0.4", *ft,
                    "--steps", "1200", "--lr", "1e-3", "--lr-schedule", "cosine", "--max-minutes", f"{ft_minutes:.2f}"),
             env,
         )

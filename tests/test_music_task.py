@@ -90,6 +90,7 @@ def test_train_writes_best_and_last_checkpoints(trained, corpus_file):
         assert config["data"] == {
             "source": str(corpus_file), "train_tunes": 27, "held_out_tunes": 3,
             "extra_tunes": 0, "dropped_as_possible_held_out": 0, "transposed_copies": 0,
+            "left_out_for_wrong_bars": 0,
         }
     assert read_config(out / "last")["step"] == STEPS
     # Only last/ can be resumed from: it carries the optimizer and the trainer's state.
@@ -527,6 +528,29 @@ def test_transpose_adds_transposed_training_tunes_only(corpus_file):
     assert sorted(augmented.train_tunes) == sorted(expected)
     assert augmented.transposed == len(expected) - len(plain.train_tunes) >= len(plain.train_tunes)
     assert augmented.train_tunes != expected  # shuffled in among the originals
+
+
+def test_drop_wrong_bars_leaves_out_training_tunes_only(tmp_path):
+    from seqlab.music import bar_check
+
+    def slip(tune: str) -> str:
+        """One note too many in the body's second bar."""
+        header, body = tune.split("\nK:", 1)
+        key_line, music = body.split("\n", 1)
+        first, second, rest = music.split("|", 2)
+        return f"{header}\nK:{key_line}\n{first}|{second}A|{rest}"
+
+    tunes = load_corpus().tunes[:40]
+    broken = [slip(tune) if i % 5 == 0 else tune for i, tune in enumerate(tunes)]
+    corpus = tmp_path / "some.abc"
+    corpus.write_text("\n\n".join(broken) + "\n", encoding="utf-8")
+    plain = music_task.load_music_data(str(corpus))
+    clean = music_task.load_music_data(str(corpus), drop_wrong_bars=True)
+    wrong = [tune for tune in plain.train_tunes if not bar_check(tune).ok]
+    assert len(wrong) >= 4  # the slips are there to be found
+    assert clean.train_tunes == [tune for tune in plain.train_tunes if tune not in wrong]
+    assert clean.wrong_bars == len(wrong)
+    assert clean.held_out_tunes == plain.held_out_tunes  # never filtered
 
 
 def test_init_from_starts_from_the_checkpoint_and_checks_its_shape(trained, tmp_path, corpus_file):

@@ -63,6 +63,10 @@ class MusicTrainConfig:
     # ("2": every step from two down to two up; "-1,1,3": those; each pitch moves by the same
     # interval and the key follows). The held-out tunes stay as they are.
     transpose: str = ""
+    # Leave out training tunes (extra corpora included) whose interior bars do not all have
+    # the length M: and L: ask for: a model learns such slips as readily as the music. Of the
+    # corpora, irish.abc's training tunes pass at 98.9%, O'Neill's 1850 at 90.5%, Ryan's 94.4%.
+    drop_wrong_bars: bool = False
     # model
     embedding_size: int = 64
     hidden_size: int = 512
@@ -114,6 +118,7 @@ class MusicData:
     extra_tunes: int = 0  # of train_tunes, how many came from --extra-data
     dropped: int = 0  # --extra-data tunes left out as possible copies of held-out tunes
     transposed: int = 0  # of train_tunes, how many are --transpose copies
+    wrong_bars: int = 0  # training tunes left out by --drop-wrong-bars
 
     @property
     def train_text(self) -> str:
@@ -124,10 +129,14 @@ class MusicData:
         return TUNE_SEPARATOR.join(self.held_out_tunes) + TUNE_SEPARATOR
 
 
-def load_music_data(source: str, extra: str = "", transpose: Sequence[int] = ()) -> MusicData:
+def load_music_data(
+    source: str, extra: str = "", transpose: Sequence[int] = (), drop_wrong_bars: bool = False
+) -> MusicData:
     """`source`'s fixed split; with `extra` (comma-separated corpora), their tunes join the
     training tunes, and with `transpose` (letter steps) so do the training tunes' transpositions,
-    all shuffled together with a fixed seed. The held-out tunes are never touched."""
+    all shuffled together with a fixed seed. With `drop_wrong_bars`, training tunes whose
+    interior bars do not all last what M: and L: ask for are left out first. The held-out
+    tunes are never touched."""
     from seqlab.music.corpus import extra_training_tunes, held_out_split, load_corpus
 
     corpus = load_corpus(source)
@@ -143,6 +152,10 @@ def load_music_data(source: str, extra: str = "", transpose: Sequence[int] = ())
         data.skipped += skipped
         data.source = f"{corpus.source} + {', '.join(sources)}"
         data.extra_tunes, data.dropped = len(extra_tunes), dropped
+    if drop_wrong_bars:
+        kept = [tune for tune in data.train_tunes if _bars_right(tune)]
+        data.wrong_bars = len(data.train_tunes) - len(kept)
+        data.train_tunes = kept
     if transpose:
         from seqlab.music.transpose import transposed_copies
 
@@ -154,6 +167,17 @@ def load_music_data(source: str, extra: str = "", transpose: Sequence[int] = ())
     return data
 
 
+def _bars_right(tune: str) -> bool:
+    """Every interior bar of the tune has its meter's length (a tune the bar reader cannot
+    read counts as wrong)."""
+    from seqlab.music import MusicError, bar_check
+
+    try:
+        return bar_check(tune).ok
+    except MusicError:
+        return False
+
+
 # ------------------------------------------------------------------------------- training
 def train_music(config: MusicTrainConfig, resume: bool = False, progress: bool = True):
     import torch
@@ -161,7 +185,7 @@ def train_music(config: MusicTrainConfig, resume: bool = False, progress: bool =
     from seqlab.data import Vocabulary
     from seqlab.train import TrainConfig, train
 
-    data = load_music_data(config.data, config.extra_data, transpose_steps(config.transpose))
+    data = load_music_data(config.data, config.extra_data, transpose_steps(config.transpose), config.drop_wrong_bars)
     if config.init_from:
         # Fine-tuning: the starting model's vocabulary, so every id keeps its meaning.
         start, vocab, _ = load_language_model(Path(config.init_from), KIND, "music model")
@@ -179,6 +203,7 @@ def train_music(config: MusicTrainConfig, resume: bool = False, progress: bool =
     print(
         f"seqlab music train: {len(data.train_tunes)} training tunes ({train_ids.numel():,} characters"
         + (f"; {data.extra_tunes} from --extra-data, {data.dropped} of those dropped as possible held-out tunes" if data.extra_tunes else "")
+        + (f"; {data.wrong_bars} left out for wrong bar lengths" if config.drop_wrong_bars else "")
         + (f"; {data.transposed} transposed copies" if data.transposed else "")
         + f"), {len(data.held_out_tunes)} held out, {data.skipped} skipped, from {data.source}; "
         f"{sum(p.numel() for p in model.parameters()):,} parameters"
@@ -215,6 +240,7 @@ def train_music(config: MusicTrainConfig, resume: bool = False, progress: bool =
             "extra_tunes": data.extra_tunes,
             "dropped_as_possible_held_out": data.dropped,
             "transposed_copies": data.transposed,
+            "left_out_for_wrong_bars": data.wrong_bars,
         },
     }
     started = time.perf_counter()
@@ -383,6 +409,8 @@ OPTION_HELP = {
     "transpose": "also train on every training tune transposed: N moves it by every letter step from "
     "-N to N, --transpose=-1,1,3 by those (the key moves with it; held-out tunes stay as they are)",
     "max_minutes": "stop after this many minutes, evaluated and saved (default 0: no limit)",
+    "drop_wrong_bars": "leave out training tunes whose interior bars do not all have the length M: and L: "
+    "ask for (default false)",
 }
 
 
@@ -406,7 +434,8 @@ def add_commands(verbs) -> None:
         flag = "--" + item.name.replace("_", "-")
         kind = type(getattr(defaults, item.name))
         if kind is bool:
-            train.add_argument(flag, type=_boolean, default=None, metavar="{true,false}", help=f"(default {getattr(defaults, item.name)})")
+            help_text = OPTION_HELP.get(item.name, f"(default {getattr(defaults, item.name)})")
+            train.add_argument(flag, type=_boolean, default=None, metavar="{true,false}", help=help_text)
         else:
             kind = _clip_norm if item.name == "clip_grad_norm" else kind
             train.add_argument(flag, type=kind, default=None, help=OPTION_HELP.get(item.name, f"(preset default {getattr(defaults, item.name)})"))

@@ -19,6 +19,7 @@ from safetensors.torch import load_file
 
 from seqlab.checkpoint import save_checkpoint
 from seqlab.cli import main
+from seqlab.errors import SeqlabError
 from seqlab.music import held_out_split, load_corpus, split_header, validate
 from seqlab.tasks import _language as language
 from seqlab.tasks import music as music_task
@@ -551,6 +552,10 @@ def test_drop_wrong_bars_leaves_out_training_tunes_only(tmp_path):
     assert clean.train_tunes == [tune for tune in plain.train_tunes if tune not in wrong]
     assert clean.wrong_bars == len(wrong)
     assert clean.held_out_tunes == plain.held_out_tunes  # never filtered
+    # When nothing is left, say so (not that the text is too short for the window).
+    corpus.write_text("\n\n".join(slip(tune) for tune in tunes) + "\n", encoding="utf-8")
+    with pytest.raises(SeqlabError, match="--drop-wrong-bars left no training tunes: all 36"):
+        music_task.load_music_data(str(corpus), drop_wrong_bars=True)
 
 
 def test_init_from_starts_from_the_checkpoint_and_checks_its_shape(trained, tmp_path, corpus_file):

@@ -154,6 +154,11 @@ def load_music_data(
         data.extra_tunes, data.dropped = len(extra_tunes), dropped
     if drop_wrong_bars:
         kept = [tune for tune in data.train_tunes if _bars_right(tune)]
+        if not kept:
+            raise SeqlabError(
+                f"--drop-wrong-bars left no training tunes: all {len(data.train_tunes)} have bars that do "
+                f"not fit their meter; train without it"
+            )
         data.wrong_bars = len(data.train_tunes) - len(kept)
         data.train_tunes = kept
     if transpose:

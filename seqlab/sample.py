@@ -142,12 +142,15 @@ def sample(
     # The unknown token stands for "something not in the vocabulary": never write it.
     unknown = vocab.index(vocab.unknown) if vocab.unknown is not None else None
     for _ in range(length):
+        if unknown is not None and config.top_k is not None:
+            # Out before top-k chooses, so that k other tokens stay in the running.
+            logits = logits.index_fill(1, torch.tensor([unknown], device=logits.device), float("-inf"))
         # Token by token, the few numbers of each step are cheaper to handle in NumPy and
         # Python than as torch operations (each costs microseconds): weights shares probs' memory.
         probs = distribution(logits, config).cpu()
         weights = probs.numpy()
         if unknown is not None:
-            weights[:, unknown] = 0.0  # after top-k: it never writes <unk>, and top-k keeps k others
+            weights[:, unknown] = 0.0  # its probability, renormalised away by draw()
         picked = weights.argmax(axis=1).tolist() if config.greedy else draw(weights, generator)
         running = []
         for row, b in enumerate(rows):

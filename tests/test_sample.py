@@ -242,3 +242,31 @@ def test_draw_edge_cases(monkeypatch):
     weights = np.array([[0.2, 0.7, 0.1, 0.0]] * 2)
     assert sample_module.draw(weights) == [2, 2]
     assert sample_module.draw(np.array([[0.2, 0.7, 0.1, 0.0]] * 6)) == [2] * 6
+
+
+def test_top_k_keeps_k_tokens_other_than_unknown():
+    """<unk> is never written, and with top_k=2 the two likeliest other tokens share the draws
+    even when <unk> itself is among the two likeliest."""
+    vocab = Vocabulary.build("ab c")
+    assert vocab.unknown is not None
+
+    class Fixed(torch.nn.Module):
+        """A model whose next-token logits never change: <unk> first, then 'a', then 'b'."""
+
+        def __init__(self):
+            super().__init__()
+            self.anchor = torch.nn.Parameter(torch.zeros(1))
+            self.logits = torch.full((len(vocab),), -10.0)
+            self.logits[vocab.index(vocab.unknown)] = 5.0
+            self.logits[vocab.index("a")] = 2.0
+            self.logits[vocab.index("b")] = 1.5
+
+        def forward(self, tokens, state=None):
+            state = torch.zeros(1, tokens.shape[0], 1)  # (L, B, H): the sampler carries it along
+            return self.logits.expand(tokens.shape[0], tokens.shape[1], -1).clone(), state
+
+        def step(self, tokens, state=None):
+            return self.logits.expand(tokens.shape[0], -1).clone(), state
+
+    text = sample(Fixed(), vocab, "a", 400, SamplingConfig(top_k=2), generator=torch.Generator().manual_seed(0)).texts[0]
+    assert set(text) == {"a", "b"}  # both kept, nothing else, never <unk>

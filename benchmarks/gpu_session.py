@@ -178,7 +178,7 @@ def main() -> int:
             "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'cudnn', "
             "torch.backends.cudnn.version()); print(torch.cuda.get_device_name() if torch.cuda.is_available() else 'no cuda')")], 60)
         if not args.skip_checks:
-            session.run("test_cuda", [sys.executable, "-m", "pytest", "tests/test_cuda.py", "-q", "-p", "no:cacheprovider"], 120, tail=15)
+            session.run("test_cuda", [sys.executable, "-m", "pytest", "tests/nn/test_cuda.py", "-q", "-p", "no:cacheprovider"], 120, tail=15)
             session.run("bench_recurrent", [sys.executable, "benchmarks/recurrent.py", "--device", args.device, "--quick"], 120)
         if not args.checks_only:
             train_variants(session, args.corpora, args.device, args.finetune_minutes, args.smoke)

@@ -853,7 +853,7 @@ _HANDLERS = {
 # The reader's attributes that decide whether the next character breaks the bar rule:
 # `MeterTracker` caches its answers by them. The rest only record what was read (text,
 # line numbers, problems) or are re-derived from these (the meter object, the field
-# being read). tests/test_music_meter.py checks that this split covers every attribute.
+# being read). tests/music/test_meter.py checks that this split covers every attribute.
 STATE_ATTRIBUTES = (
     "mode", "bar_length", "unit", "compound", "line_blank", "line_letter",
     "used", "bar_notes", "bar_checkable", "owe_boundary",

@@ -4,7 +4,7 @@ This is the lecture's BPTT slide (section 4) as code: run the cell forward over 
 sequence and keep what each step computed, then walk backwards over time carrying the
 gradient of the loss with respect to the state, dL/dh_t (and dL/dc_t for the LSTM), one
 chain-rule step per line. No autograd and no torch: `gradient_check` proves the gradients
-against centred finite differences, and tests/test_reference.py holds seqlab's torch cells
+against centred finite differences, and tests/reference/test_numpy_rnn.py holds seqlab's torch cells
 to them on the same weights.
 
 Shapes (time first, as torch.nn's default):

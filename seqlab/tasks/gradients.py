@@ -27,7 +27,7 @@ TRAIN_LR = 1e-3  # Adam, for the four cells of part 1
 
 # Part 2. Plain SGD (not Adam: Adam divides by the gradient's size, which would hide the
 # explosion). Radius and lr were tuned so that with seed 0 the unclipped run diverges and the
-# clipped one stays finite; see tests/test_gradients_task.py.
+# clipped one stays finite; see tests/tasks/test_gradients.py.
 EXPLODE_RADIUS = 4.0
 EXPLODE_LR = 0.5
 EXPLODE_CLIP = 1.0

@@ -22,7 +22,7 @@ from seqlab.sample import SamplingConfig, sample
 from seqlab.tasks._language import language_model_loss, training_batches
 from seqlab.train import TrainConfig, train
 
-from test_nn_parity import KINDS, TOLERANCE, compare, flatten_state, initial_state, make, run
+from tests.nn.test_parity import KINDS, TOLERANCE, compare, flatten_state, initial_state, make, run
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 

@@ -1,25 +1,32 @@
 """`seqlab <task> <verb> [options]`: the command line.
 
-Each task lives in seqlab/tasks/<task>.py and adds its own sub-commands through
-`add_commands(subparsers)`; its heavy imports (torch, music21) happen only when one of its
-commands runs, so `seqlab --help` stays fast.
+Each task lives in seqlab/tasks/<task>.py and adds its own verbs through
+`add_commands(verbs)`. The registry below names the tasks without importing them: a task's
+module (and torch, music21, ...) is imported only when one of its commands runs, so
+`seqlab --help` stays fast.
+
+Only `SeqlabError` is a user's error, shown as one line; any other exception is a bug and
+keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 from seqlab import __version__
+from seqlab.errors import SeqlabError
 
 # task name -> (module, one-line description); the order is the order in --help.
 TASKS = {
     "music": ("seqlab.tasks.music", "music generation: learn folk tunes in ABC notation, write new ones"),
+    "text": ("seqlab.tasks.text", "language models on text: next character, next word (Tiny Shakespeare or any UTF-8 file)"),
+    "sentiment": ("seqlab.tasks.sentiment", "sentiment of a sentence (many-to-one): movie reviews, product reviews"),
     "core": ("seqlab.tasks.core", "the recurrent core: check seqlab's cells against torch.nn"),
     "gradients": ("seqlab.tasks.gradients", "gradient flow through time: vanishing and exploding gradients, plotted"),
     "longterm": ("seqlab.tasks.longterm", "long-term dependencies: adding, copy and pixel-by-pixel digits, by cell"),
-    "text": ("seqlab.tasks.text", "language models on text: next character, next word (Tiny Shakespeare or any UTF-8 file)"),
 }
 
 
@@ -27,10 +34,14 @@ class Parser(argparse.ArgumentParser):
     """argparse, but a wrong option is one line (argparse prints the whole usage first)."""
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+        # "argument --length: must be ..." reads better as "--length must be ...".
+        message = re.sub(r"^argument (-[-\w]+)(?:/-[-\w]+)?: ", r"\1 ", message)
+        self.exit(2, f"seqlab: error: {message} (see: {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(task: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only `task`'s verbs are built (importing its module), the other tasks are
+    named in --help and nothing more."""
     parser = Parser(
         prog="seqlab",
         description="Deep sequence modeling with recurrent neural networks.",
@@ -40,33 +51,30 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.required = True
     for name, (module, description) in TASKS.items():
         task_parser = tasks.add_parser(name, help=description, description=description)
-        verbs = task_parser.add_subparsers(dest="verb", metavar="VERB")
-        verbs.required = True
-        importlib.import_module(module).add_commands(verbs)
+        if name == task:
+            verbs = task_parser.add_subparsers(dest="verb", metavar="VERB")
+            verbs.required = True
+            importlib.import_module(module).add_commands(verbs)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    task = next((word for word in argv if not word.startswith("-")), None)
+    parser = build_parser(task if task in TASKS else None)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:  # --help, --version, or a wrong option (already printed)
+        return exit.code if isinstance(exit.code, int) else 2
     try:
         return args.run(args) or 0
     except KeyboardInterrupt:
         print("seqlab: interrupted", file=sys.stderr)
         return 130
-    except Exception as error:  # noqa: BLE001 - sorted below
-        if not _is_user_error(error):
-            raise
+    except SeqlabError as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         print(f"seqlab: error: {message}", file=sys.stderr)
         return 2
-
-
-def _is_user_error(error: Exception) -> bool:
-    """Errors caused by what the user gave us: bad values, missing or unreadable files."""
-    from seqlab.errors import SeqlabError
-
-    return isinstance(error, (SeqlabError, ValueError, OSError))
 
 
 if __name__ == "__main__":

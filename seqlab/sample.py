@@ -22,6 +22,7 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 import torch
 from torch import Tensor
+from tqdm.auto import tqdm
 
 from seqlab.data.vocab import Vocabulary, join_words
 
@@ -106,6 +107,7 @@ def sample(
     generator: torch.Generator | None = None,
     constraints: Sequence[Constraint] | None = None,
     stop: str | None = None,
+    progress: bool = False,
 ) -> SampleResult:
     """Generate `length` tokens after `prompt` in each of `streams` streams.
 
@@ -113,6 +115,7 @@ def sample(
 
     `model.step(tokens (B,), state) -> (logits (B, V), state)` is the one-step interface.
     A stream ends early once its text ends with `stop` (say "\n\n", the end of a tune).
+    `progress` shows a progress bar over the steps (for long texts).
     """
     config = config or SamplingConfig()
     if length < 0 or streams < 1:
@@ -141,7 +144,7 @@ def sample(
     refused = stuck = 0
     # The unknown token stands for "something not in the vocabulary": never write it.
     unknown = vocab.index(vocab.unknown) if vocab.unknown is not None else None
-    for _ in range(length):
+    for _ in tqdm(range(length), desc="sample", unit="token", disable=not progress):
         if unknown is not None and config.top_k is not None:
             # Out before top-k chooses, so that k other tokens stay in the running.
             logits = logits.index_fill(1, torch.tensor([unknown], device=logits.device), float("-inf"))

@@ -94,7 +94,7 @@ from seqlab.checkpoint import (
     load_model_weights,
     save_checkpoint,
 )
-from seqlab.errors import SeqlabError
+from seqlab.errors import ConfigError, SeqlabError
 from seqlab.utils import choose_device, get_rng_states, output_directory, seed_everything, set_rng_states
 
 LossFn = Callable[[torch.nn.Module, Any, Any], "tuple[torch.Tensor, Any, int]"]
@@ -102,6 +102,7 @@ EvaluateFn = Callable[[torch.nn.Module], "dict[str, float]"]
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 LR_SCHEDULES = ("constant", "cosine")
+MAX_STEPS = 1_000_000_000  # a bound no run reaches: past it, a typo
 
 
 @dataclass
@@ -110,9 +111,9 @@ class TrainConfig:
     lr: float = 1e-3
     # "constant", or "cosine": decay from lr to lr/100 over `steps` (Loshchilov & Hutter 2017),
     # after `warmup_steps` of linear warm-up in either case.
-    lr_schedule: str = "constant"
+    lr_schedule: str = field(default="constant", metadata={"choices": LR_SCHEDULES})
     warmup_steps: int = 0
-    optimizer: str = "adam"  # "adam", "adamw" or "sgd"
+    optimizer: str = field(default="adam", metadata={"choices": OPTIMIZERS})
     weight_decay: float = 0.0
     # Rescale the gradient when its norm exceeds this: the remedy for exploding gradients
     # (lecture section 4). None turns clipping off; the norm is still recorded.
@@ -134,22 +135,27 @@ class TrainConfig:
     progress: bool = True  # show a progress bar
 
     def __post_init__(self) -> None:
-        if self.steps < 0:
-            raise ValueError(f"TrainConfig.steps must be >= 0, got {self.steps}")
+        # Each refusal names its field (ConfigError), so the command line can name the flag.
+        if not 1 <= self.steps <= MAX_STEPS:
+            raise ConfigError("steps", f"must be from 1 to {MAX_STEPS:,}, got {self.steps}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError("lr", f"must be a finite number > 0, got {self.lr}")
+        if not 0 <= self.warmup_steps <= MAX_STEPS:
+            raise ConfigError("warmup_steps", f"must be from 0 to {MAX_STEPS:,}, got {self.warmup_steps}")
         if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"TrainConfig.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+            raise ConfigError("lr_schedule", f"must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"TrainConfig.optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"
-            )
+            raise ConfigError("optimizer", f"must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if not self.weight_decay >= 0:
+            raise ConfigError("weight_decay", f"must be >= 0, got {self.weight_decay}")
         if self.clip_grad_norm is not None and not self.clip_grad_norm > 0:
-            raise ValueError(f"TrainConfig.clip_grad_norm must be > 0 or None, got {self.clip_grad_norm}")
+            raise ConfigError("clip_grad_norm", f"must be > 0 (or none: no clipping), got {self.clip_grad_norm}")
         if self.eval_every is not None and self.eval_every < 1:
-            raise ValueError(f"TrainConfig.eval_every must be >= 1 or None, got {self.eval_every}")
+            raise ConfigError("eval_every", f"must be at least 1, got {self.eval_every}")
         if self.max_minutes is not None and not self.max_minutes > 0:
-            raise ValueError(f"TrainConfig.max_minutes must be > 0 or None, got {self.max_minutes}")
+            raise ConfigError("max_minutes", f"must be > 0 (or none: no limit), got {self.max_minutes}")
         if self.resume and self.out_dir is None:
-            raise ValueError("TrainConfig.resume needs out_dir, the directory holding the run to resume")
+            raise ConfigError("resume", "needs out_dir, the directory holding the run to resume")
 
 
 @dataclass

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import random
 import re
+from pathlib import Path
 
 import numpy as np
 import torch
+
+from seqlab.errors import SeqlabError
+
+
+class DeviceError(SeqlabError, ValueError):
+    """A device name that is unknown or not on this machine."""
 
 
 def seed_everything(seed: int) -> None:
@@ -67,18 +75,58 @@ def choose_device(name: str) -> torch.device:
         return torch.device("cpu")
     if name == "mps":
         if not torch.backends.mps.is_available():
-            raise ValueError("device 'mps' is not available on this machine; use 'cpu' or 'auto'")
+            raise DeviceError("device 'mps' is not available on this machine; use 'cpu' or 'auto'")
         return torch.device("mps")
     match = re.fullmatch(r"cuda(?::(\d+))?", name)
     if match is None:
-        raise ValueError(f"unknown device {name!r}; choose {_DEVICE_NAMES}")
+        raise DeviceError(f"unknown device {name!r}; choose {_DEVICE_NAMES}")
     if not torch.cuda.is_available():
-        raise ValueError(
+        raise DeviceError(
             f"device {name!r} is not available: this torch sees no CUDA GPU; use 'cpu' or 'auto'"
         )
     index = match.group(1)
     if index is not None and int(index) >= torch.cuda.device_count():
-        raise ValueError(
+        raise DeviceError(
             f"device {name!r} is not available: this machine has {torch.cuda.device_count()} CUDA GPU(s)"
         )
     return torch.device(name)
+
+
+def output_directory(path: str | Path, flag: str = "--out", create: bool = True) -> Path:
+    """Create the folder a command writes into, or say in one line why it cannot be one.
+
+    Done before any work, so that an unusable folder loses nothing. An empty name is refused:
+    it would mean the current directory (and a message would call it "/"). With
+    `create=False`, only check: a command whose input may still be refused leaves no folder.
+    """
+    if not str(path).strip():
+        raise SeqlabError(f"{flag} is empty; give a folder to write into")
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise SeqlabError(f"{flag} {path} is a file; give a folder")
+    if not create:
+        return path
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SeqlabError(f"cannot create {flag} {path}: {error.strerror or error}") from None
+    return path
+
+
+def physical_memory() -> int | None:
+    """This machine's memory in bytes, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_memory(estimate: int, what: str, advice: str) -> None:
+    """Refuse, before anything is allocated, work whose estimated memory exceeds 80% of this
+    machine's: otherwise it ends minutes later in an allocator traceback, or swaps."""
+    available = physical_memory()
+    if available is not None and estimate > 0.8 * available:
+        raise SeqlabError(
+            f"{what} would need about {estimate / 2**30:,.1f} GiB of memory, more than this machine's "
+            f"{available / 2**30:,.1f} GiB allows; {advice}"
+        )

@@ -8,46 +8,77 @@ predicts depends only on the vocabulary it is built with.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 import seqlab.nn as snn
+from seqlab.errors import ConfigError
 from seqlab.nn.recurrent import BACKENDS
 
 CELLS = {"lstm": snn.LSTM, "gru": snn.GRU, "rnn": snn.RNN}
 
 
+# Upper bounds that no sensible model reaches: past them, a typo (an extra zero) would only
+# end in an allocator error after a long wait. Memory is checked separately, before training.
+MAX_WIDTH = 65536
+MAX_LAYERS = 64
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}  # weight blocks per layer
+
+
 @dataclass
 class LanguageModelConfig:
-    vocab_size: int
+    vocab_size: int = field(default=0, metadata={"set_by_task": True})  # 0 until a task's vocabulary fills it in
     embedding_size: int = 64
     hidden_size: int = 512
     num_layers: int = 2
-    cell: str = "lstm"  # "lstm", "gru" or "rnn"
+    cell: str = field(default="lstm", metadata={"choices": tuple(CELLS)})
     dropout: float = 0.0  # on the embeddings, between layers and before the output layer
     tie_weights: bool = False  # share the embedding and output matrices (Press & Wolf 2017)
-    backend: str = "fused"  # seqlab's two interchangeable backends; "fused" trains faster
+    # seqlab's two interchangeable backends; "fused" trains faster
+    backend: str = field(default="fused", metadata={"choices": BACKENDS})
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
-            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
+            raise ConfigError("cell", f"must be one of {', '.join(CELLS)}, got {self.cell!r}")
         if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
-        for name in ("vocab_size", "embedding_size", "hidden_size", "num_layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+            raise ConfigError("backend", f"must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if not 0 <= self.vocab_size <= 10_000_000:
+            raise ConfigError("vocab_size", f"must be from 0 (not yet known) to 10,000,000, got {self.vocab_size}")
+        for name in ("embedding_size", "hidden_size"):
+            if not 1 <= getattr(self, name) <= MAX_WIDTH:
+                raise ConfigError(name, f"must be from 1 to {MAX_WIDTH:,}, got {getattr(self, name)}")
+        if not 1 <= self.num_layers <= MAX_LAYERS:
+            raise ConfigError("num_layers", f"must be from 1 to {MAX_LAYERS}, got {self.num_layers}")
         if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+            raise ConfigError("dropout", f"must be in [0, 1), got {self.dropout}")
         if self.tie_weights and self.embedding_size != self.hidden_size:
-            raise ValueError(
-                f"tie_weights needs embedding_size == hidden_size, got {self.embedding_size} and {self.hidden_size}"
+            raise ConfigError(
+                "tie_weights", f"needs embedding_size == hidden_size, got {self.embedding_size} and {self.hidden_size}"
             )
 
     def to_json(self) -> dict:
         return asdict(self)
+
+    def parameter_count(self) -> int:
+        """How many parameters the model will have, computed without building it."""
+        embedding = self.vocab_size * self.embedding_size
+        output = (0 if self.tie_weights else self.hidden_size * self.vocab_size) + self.vocab_size
+        gates = GATES[self.cell] * self.hidden_size
+        recurrent = 0
+        for layer in range(self.num_layers):
+            inputs = self.embedding_size if layer == 0 else self.hidden_size
+            recurrent += gates * (inputs + self.hidden_size) + 2 * gates
+        return embedding + recurrent + output
+
+    def training_bytes(self, batch_size: int, window: int) -> int:
+        """A rough upper estimate of training memory in float32: weights, gradients and Adam's
+        two moments (16 bytes a parameter), and the activations backward keeps per token
+        (embedding, each layer's gates, state and output, the logits and their softmax)."""
+        per_token = self.embedding_size + self.num_layers * (GATES[self.cell] + 3) * self.hidden_size + 3 * self.vocab_size
+        return 16 * self.parameter_count() + 4 * batch_size * window * per_token
 
 
 class LanguageModel(nn.Module):

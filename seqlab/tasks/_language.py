@@ -1,43 +1,62 @@
-"""What every language-model task shares: build the model, cut the batches, score held-out
-text, load a checkpoint back, export it for shipping.
+"""What every language-model task shares, on the frame: a vocabulary built from the training
+text, the stream cut into truncated-BPTT windows, the next-token loss, held-out nats per token,
+and loading a LanguageModel back with its vocabulary.
 
 The music task (ABC tunes) and the text task (Shakespeare, any UTF-8 text) are the same
 model, LanguageModel, trained by the same loop; they differ in their corpus, their split
-and what they do with the samples. The code they share lives here, once.
+and what they do with the samples.
 """
 
 from __future__ import annotations
 
 import math
+import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from seqlab.errors import SeqlabError
+import torch
+
+from seqlab.checkpoint import CheckpointError, checkpoint_exists, load_checkpoint, load_model_weights
+from seqlab.data import Vocabulary, Window, batchify, endless_windows, windows
+from seqlab.errors import ConfigError, SeqlabError
+from seqlab.models import LanguageModel, LanguageModelConfig
+from seqlab.tasks.frame import Loaded, Task
+from seqlab.utils import choose_device
+
+MAX_WINDOW = 100_000
+MAX_BATCH = 100_000
+MAX_PROMPT = 10_000  # characters a prompt may have: reading it is one forward pass
 
 
-def build_model(config, vocab_size: int):
-    """A LanguageModel from any task config that has the model fields (embedding_size,
-    hidden_size, num_layers, cell, dropout, backend; tie_weights if it has one)."""
-    from seqlab.models import LanguageModel, LanguageModelConfig
+@dataclass
+class StreamConfig:
+    """How a token stream is cut into training batches (the data section's shared fields)."""
 
-    model_config = LanguageModelConfig(
-        vocab_size=vocab_size,
-        embedding_size=config.embedding_size,
-        hidden_size=config.hidden_size,
-        num_layers=config.num_layers,
-        cell=config.cell,
-        dropout=config.dropout,
-        tie_weights=getattr(config, "tie_weights", False),
-        backend=config.backend,
-    )
-    return LanguageModel(model_config)
+    window: int = 100  # truncated-BPTT window, in tokens
+    batch_size: int = 32
+    stateful: bool = True  # carry the state across windows; the lab samples random windows
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.window <= MAX_WINDOW:
+            raise ConfigError("window", f"must be from 1 to {MAX_WINDOW:,}, got {self.window}")
+        if not 1 <= self.batch_size <= MAX_BATCH:
+            raise ConfigError("batch_size", f"must be from 1 to {MAX_BATCH:,}, got {self.batch_size}")
+
+
+@dataclass
+class Stream:
+    """A corpus made ready for a language model: its vocabulary and both parts as token ids."""
+
+    corpus: Any  # the task's own data (tunes, text): what describe() reports
+    vocab: Vocabulary
+    train_ids: torch.Tensor  # (N,)
+    held_out_ids: torch.Tensor  # (M,)
+    start: LanguageModel | None = None  # a model to start from (fine-tuning)
 
 
 def random_windows(ids, batch_size: int, length: int, seed: int):
     """The lab's batches: random (input, target) windows, no state carried between them."""
-    import torch
-
-    from seqlab.data import Window
-
     generator = torch.Generator().manual_seed(seed)
     while True:
         starts = torch.randint(0, ids.numel() - length - 1, (batch_size,), generator=generator)
@@ -47,8 +66,6 @@ def random_windows(ids, batch_size: int, length: int, seed: int):
 
 def training_batches(ids, batch_size: int, window: int, stateful: bool, seed: int):
     """Stateful tBPTT windows over the batchified stream, or the lab's random windows."""
-    from seqlab.data import endless_windows
-
     if stateful:
         return endless_windows(ids, batch_size, window, seed=seed)
     return random_windows(ids, batch_size, window, seed=seed)
@@ -67,23 +84,12 @@ def check_stream_length(window: int, batch_size: int, stateful: bool, tokens: in
         )
 
 
-def language_model_loss(model, batch, state):
-    """The training loss of one window: mean cross-entropy, with the carried state unless the
-    window starts a new pass (then from zeros)."""
-    loss, new_state = model.loss(batch.input, batch.target, None if batch.reset else state)
-    return loss, new_state, batch.target.numel()
-
-
 def held_out_nats(model, ids, batch_size: int = 8, window: int = 256) -> float:
     """Cross-entropy in nats per token of a held-out stream, state carried across windows.
 
     The stream is cut into `batch_size` columns (seqlab.data.batchify), each read from a
     zero state; a few thousand tokens per column make that cold start negligible.
     """
-    import torch
-
-    from seqlab.data import batchify, windows
-
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -102,34 +108,14 @@ def held_out_bits_per_char(model, ids, batch_size: int = 8, window: int = 256) -
     return held_out_nats(model, ids, batch_size, window) / math.log(2)
 
 
-def check_resume_vocabulary(out: str | Path, kind: str, vocab, data: str) -> None:
-    """--resume with other data would silently give the weights other tokens' meanings."""
-    from seqlab.checkpoint import checkpoint_exists, load_checkpoint
-
-    last = Path(out) / "last"
-    if not checkpoint_exists(last):
-        return
-    stored = load_checkpoint(last, expected_kind=kind).config.get("vocabulary", {})
-    if stored.get("tokens") != vocab.tokens or stored.get("level", "char") != vocab.level:
-        raise SeqlabError(
-            f"cannot resume {last}: it was trained on other {vocab.level}s than {data} holds; "
-            f"resume with the --data it was trained on, or train afresh into another --out"
-        )
-
-
-def load_language_model(path: Path, kind: str, what: str, device: str = "cpu"):
+def load_language_model(path: Path, kind: str, what: str, device: str = "cpu") -> Loaded:
     """The LanguageModel, Vocabulary and config of the checkpoint at `path`, in eval mode on
     `device` (always with the fused backend: the layers' weights interchange)."""
-    from seqlab.checkpoint import CheckpointError, load_checkpoint, load_model_weights
-    from seqlab.data import Vocabulary
-    from seqlab.models import LanguageModel, LanguageModelConfig
-    from seqlab.utils import choose_device
-
     loaded = load_checkpoint(path, expected_kind=kind)
     try:
         model = LanguageModel(LanguageModelConfig(**{**loaded.config["model"], "backend": "fused"}))
         vocab = Vocabulary.from_json(loaded.config["vocabulary"])
-    except (KeyError, TypeError) as error:
+    except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"checkpoint {loaded.path} is not a complete {what}: its config.json lacks or garbles {error}") from None
     if len(vocab) != model.config.vocab_size:
         raise CheckpointError(
@@ -138,32 +124,107 @@ def load_language_model(path: Path, kind: str, what: str, device: str = "cpu"):
         )
     load_model_weights(model, loaded)
     model.to(choose_device(device)).eval()
-    return model, vocab, loaded.config
+    return Loaded(model, vocab, loaded.config)
 
 
-def export_model(model, config: dict, checkpoint: str, out: str, kind: str, metric: str, label: str, float32: bool = False) -> str:
-    """Write `model` and its `config` to `out` as a using-only checkpoint: float16 weights
-    (half the size; sampling converts back to float32) unless `float32`, no optimizer or
-    trainer state. `metric` names the stored metric to report, `label` how to print it.
-    Returns the line to print."""
-    from seqlab.checkpoint import load_checkpoint, save_checkpoint
-
-    if not float32:
-        model.half()
-    shipped = {key: value for key, value in config.items() if key not in ("format", "version")}
-    shipped["exported_from"] = str(checkpoint)
-    path = save_checkpoint(out, model, shipped)
-    size = sum(f.stat().st_size for f in Path(path).iterdir())
-    loaded = load_checkpoint(path, expected_kind=kind)
-    return (
-        f"wrote {path} ({size / 1e6:.1f} MB, {'float32' if float32 else 'float16'}); "
-        f"held-out {label} at export: "
-        f"{loaded.config.get('metrics', {}).get(metric, float('nan')):.3f}"
-    )
+def check_prompt(vocab: Vocabulary, prompt: str, flag: str = "the prompt", example: str = "ROMEO:") -> str:
+    """A prompt the model can read: not empty, not huge; what in it the model never saw is
+    named on stderr (one line) and read as <unk>."""
+    if not prompt.strip():
+        raise SeqlabError(f'{flag} is empty; give some text, e.g. "{example}"')
+    if len(prompt) > MAX_PROMPT:
+        raise SeqlabError(f"{flag} has {len(prompt):,} characters; give at most {MAX_PROMPT:,}")
+    unknown = vocab.unknown_tokens(prompt)
+    if unknown:
+        listed = ", ".join(repr(token) for token in unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+        print(f"note: the model never saw {listed} in training; read as {vocab.unknown}", file=sys.stderr)
+    return prompt
 
 
-def check_temperature(temperature: float) -> None:
-    # inf passes "> 0", but logits / inf is NaN wherever a logit is -inf (a refused
-    # token), and sampling then fails deep inside torch.
-    if not (temperature > 0 and math.isfinite(temperature)):
-        raise SeqlabError(f"--temperature must be a finite number > 0, got {temperature}")
+class LanguageTask(Task):
+    """A next-token task: the task supplies its corpus (`load_data`, whose result has
+    `train_text`, `held_out_text` and `source`) and its vocabulary; the rest is shared."""
+
+    def unit_of(self, config) -> str:
+        """What the stream's tokens are, for messages."""
+        return "characters"
+
+    def vocabulary(self, config, data) -> Vocabulary:
+        return Vocabulary.build(data.train_text)  # held-out characters it lacks read as <unk>
+
+    def starting_model(self, config) -> Loaded | None:
+        """A model whose weights and vocabulary training starts from (fine-tuning), or None."""
+        return None
+
+    def prepare(self, config, data, resume: bool) -> Stream:
+        start = self.starting_model(config)
+        # Fine-tuning keeps the starting model's vocabulary, so every id keeps its meaning.
+        vocab = self.vocabulary(config, data) if start is None else start.vocab
+        stream = Stream(
+            corpus=data,
+            vocab=vocab,
+            train_ids=torch.tensor(vocab.encode(data.train_text)),
+            held_out_ids=torch.tensor(vocab.encode(data.held_out_text)),
+            start=None if start is None else start.model,
+        )
+        if stream.held_out_ids.numel() < 2:
+            raise SeqlabError(
+                f"{data.source}: its held-out part holds {stream.held_out_ids.numel()} {self.unit_of(config)}, too few to measure; give a longer text"
+            )
+        if resume:
+            self.check_resume_vocabulary(config, vocab)
+        check_stream_length(config.data.window, config.data.batch_size, config.data.stateful,
+                            stream.train_ids.numel(), data.source, self.unit_of(config))
+        return stream
+
+    def check_resume_vocabulary(self, config, vocab: Vocabulary) -> None:
+        """--resume with other data would silently give the weights other tokens' meanings."""
+        last = Path(config.train.out_dir) / "last"
+        if not checkpoint_exists(last):
+            return
+        stored = load_checkpoint(last, expected_kind=self.kind).config.get("vocabulary", {})
+        if stored.get("tokens") != vocab.tokens or stored.get("level", "char") != vocab.level:
+            raise SeqlabError(
+                f"cannot resume {last}: it was trained on other {vocab.level}s than {config.data.data} holds; "
+                f"resume with the --data it was trained on, or train afresh into another --out"
+            )
+
+    def model_config(self, config, data: Stream) -> LanguageModelConfig:
+        return replace(config.model, vocab_size=len(data.vocab))
+
+    def training_bytes(self, config, data: Stream) -> int:
+        return self.model_config(config, data).training_bytes(config.data.batch_size, config.data.window)
+
+    def build_model(self, config, data: Stream) -> LanguageModel:
+        model = LanguageModel(self.model_config(config, data))
+        if data.start is not None:
+            start_from(model, data.start, config.data.init_from)
+        return model
+
+    def batches(self, config, data: Stream):
+        return training_batches(data.train_ids, config.data.batch_size, config.data.window,
+                                config.data.stateful, config.train.seed)
+
+    def loss(self, model, batch, state):
+        """Mean cross-entropy of one window, from the carried state unless the window starts a
+        new pass (then from zeros)."""
+        loss, new_state = model.loss(batch.input, batch.target, None if batch.reset else state)
+        return loss, new_state, batch.target.numel()
+
+    def checkpoint_config(self, config, data: Stream, model) -> dict:
+        return {"model": model.config.to_json(), "vocabulary": data.vocab.to_json()}
+
+    def load_checkpoint(self, path: Path, device: str) -> Loaded:
+        return load_language_model(path, self.kind, self.what, device)
+
+
+def start_from(model: LanguageModel, start: LanguageModel, path: str) -> None:
+    """Copy the weights of `start` (a loaded model) into `model`, whose shape must match."""
+    ours, theirs = model.config, start.config
+    for name in ("embedding_size", "hidden_size", "num_layers", "cell", "tie_weights"):
+        if getattr(ours, name) != getattr(theirs, name):
+            raise SeqlabError(
+                f"--init-from {path}: its {name.replace('_', '-')} is {getattr(theirs, name)}, this run's "
+                f"{getattr(ours, name)}; give the same model options as the checkpoint"
+            )
+    model.load_state_dict({name: tensor.float() for name, tensor in start.state_dict().items()})

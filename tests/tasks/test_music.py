@@ -150,8 +150,10 @@ def test_lab_preset_dry_run_uses_random_windows(tmp_path, corpus_file, monkeypat
     assert len(calls) == 1  # the lab's random windows, not the stateful stream
     config = read_config(out / "last")
     assert config["step"] == 2
-    assert config["music"]["stateful"] is False
-    assert config["music"]["batch_size"] == 8 and config["music"]["window"] == 100  # the lab's
+    # The task's config, as its three sections: data, model, train.
+    assert config["music"]["data"]["stateful"] is False
+    assert config["music"]["data"]["batch_size"] == 8 and config["music"]["data"]["window"] == 100  # the lab's
+    assert config["music"]["train"]["lr"] == 5e-3 and config["music"]["train"]["clip_grad_norm"] is None
     assert config["model"]["hidden_size"] == 16 and config["model"]["embedding_size"] == 8  # the overrides
     assert config["model"]["num_layers"] == 1
 
@@ -374,7 +376,7 @@ def test_bad_checkpoints(bad_checkpoints, tmp_path, capsys, verb, name, expected
 
 
 def test_missing_shipped_model_is_one_line(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(music_task, "pretrained_path", lambda: tmp_path / "not_shipped")
+    monkeypatch.setattr(music_task.TASK, "pretrained_path", lambda: tmp_path / "not_shipped")
     assert main(["music", "generate", "--out", str(tmp_path / "tunes")]) != 0
     assert_one_line_error(capsys.readouterr().err, "no shipped music model")
 
@@ -496,9 +498,9 @@ def test_export_writes_a_half_precision_using_only_checkpoint(trained, tmp_path)
     ("M:C|\nL:1/4\nK:G Mixolydian", "M:C|\nL:1/4\nK:G Mixolydian"),
 ])
 def test_start_headers_are_completed_as_the_corpus_writes_them(start, expected):
-    from seqlab.tasks.music import _complete_headers
+    from seqlab.music import complete_headers
 
-    assert _complete_headers(start) == expected
+    assert complete_headers(start) == expected
 
 
 def test_extra_data_joins_training_only(tmp_path, corpus_file):

@@ -321,13 +321,13 @@ def test_bad_options_and_prompts_are_one_line(char_run, word_run, monkeypatch, t
     out = str(char_run[0] / "best")
     for argv, expected in [
         (["generate", "--prompt", "   ", "--checkpoint", out], "the prompt is empty"),
-        (["generate", "--prompt", "a", "--length", "0", "--checkpoint", out], "--length must be at least 1"),
+        (["generate", "--prompt", "a", "--length", "0", "--checkpoint", out], "--length must be from 1"),
         (["generate", "--prompt", "a", "--temperature", "inf", "--checkpoint", out], "--temperature"),
-        (["predict", "a", "--top", "0", "--checkpoint", out], "--top must be at least 1"),
+        (["predict", "a", "--top", "0", "--checkpoint", out], "--top must be from 1"),
         (["train", "--preset", "tiny", "--tie-weights", "true", "--out", str(tmp_path)], "--tie-weights needs"),
     ]:
         code, _, stderr = run(["text", *argv])
         assert_one_line_error(code, stderr, expected)
-    monkeypatch.setattr(text_task, "pretrained_path", lambda: tmp_path / "not_shipped")
+    monkeypatch.setattr(text_task.TASK, "pretrained_path", lambda: tmp_path / "not_shipped")
     code, _, stderr = run(["text", "generate", "--prompt", "a"])
     assert_one_line_error(code, stderr, "no shipped text model")

@@ -1,0 +1,124 @@
+"""A recurrent sentence classifier: many to one (lecture section 3, "sentiment").
+
+    token ids (B, T), lengths (B,) -> embedding (B, T, E) -> recurrent layers (B, T, D*H)
+        -> one vector per sentence (B, D*H) -> logits (B, C)
+
+The recurrent layers read each sentence only as far as its length (`lengths=`: the padding
+never reaches the state, nor the pooling). The sentence's vector is the final state
+("last": the lecture's many-to-one picture), or the largest or the mean of the outputs over
+its real steps ("max", "mean").
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from seqlab.errors import ConfigError
+from seqlab.nn.recurrent import BACKENDS
+from seqlab.models.language_model import CELLS, GATES, MAX_LAYERS, MAX_WIDTH
+
+POOLS = ("last", "max", "mean")
+
+
+@dataclass
+class ClassifierConfig:
+    vocab_size: int = field(default=0, metadata={"set_by_task": True})  # 0 until a vocabulary fills it in
+    num_classes: int = field(default=2, metadata={"set_by_task": True})
+    embedding_size: int = 100
+    hidden_size: int = 128
+    num_layers: int = 1
+    cell: str = field(default="lstm", metadata={"choices": tuple(CELLS)})
+    bidirectional: bool = False
+    pool: str = field(default="last", metadata={"choices": POOLS})
+    dropout: float = 0.5  # on the embeddings and on the sentence vector
+    backend: str = field(default="fused", metadata={"choices": BACKENDS})
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise ConfigError("cell", f"must be one of {', '.join(CELLS)}, got {self.cell!r}")
+        if self.backend not in BACKENDS:
+            raise ConfigError("backend", f"must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if self.pool not in POOLS:
+            raise ConfigError("pool", f"must be one of {', '.join(POOLS)}, got {self.pool!r}")
+        if not 0 <= self.vocab_size <= 10_000_000:
+            raise ConfigError("vocab_size", f"must be from 0 (not yet known) to 10,000,000, got {self.vocab_size}")
+        if self.num_classes < 2:
+            raise ConfigError("num_classes", f"must be at least 2, got {self.num_classes}")
+        for name in ("embedding_size", "hidden_size"):
+            if not 1 <= getattr(self, name) <= MAX_WIDTH:
+                raise ConfigError(name, f"must be from 1 to {MAX_WIDTH:,}, got {getattr(self, name)}")
+        if not 1 <= self.num_layers <= MAX_LAYERS:
+            raise ConfigError("num_layers", f"must be from 1 to {MAX_LAYERS}, got {self.num_layers}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError("dropout", f"must be in [0, 1), got {self.dropout}")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def training_bytes(self, batch_size: int, length: int) -> int:
+        """A rough upper estimate of training memory (float32): weights, gradients and Adam's
+        moments, and the activations backward keeps per token."""
+        directions = 2 if self.bidirectional else 1
+        gates = GATES[self.cell] * self.hidden_size
+        parameters = self.vocab_size * self.embedding_size + directions * self.hidden_size * self.num_classes
+        for layer in range(self.num_layers):
+            inputs = self.embedding_size if layer == 0 else directions * self.hidden_size
+            parameters += directions * (gates * (inputs + self.hidden_size) + 2 * gates)
+        per_token = self.embedding_size + self.num_layers * directions * (GATES[self.cell] + 3) * self.hidden_size
+        return 16 * parameters + 4 * batch_size * length * per_token
+
+
+class SentenceClassifier(nn.Module):
+    def __init__(self, config: ClassifierConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
+        self.recurrent = CELLS[config.cell](
+            config.embedding_size,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+            bidirectional=config.bidirectional,
+            batch_first=True,
+            backend=config.backend,
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        directions = 2 if config.bidirectional else 1
+        self.output = nn.Linear(directions * config.hidden_size, config.num_classes)
+
+    def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+        """tokens (B, T) and lengths (B,) -> logits (B, C)."""
+        x = self.dropout(self.embedding(tokens))  # (B, T, E)
+        outputs, state = self.recurrent(x, lengths=lengths)  # (B, T, D*H); padded steps are zeros
+        return self.output(self.dropout(self.sentence_vector(outputs, state, lengths)))  # (B, C)
+
+    def sentence_vector(self, outputs: Tensor, state, lengths: Tensor) -> Tensor:
+        """(B, T, D*H) outputs and the final state -> (B, D*H), one vector per sentence."""
+        if self.config.pool == "last":
+            h_n = state[0] if isinstance(state, tuple) else state  # (L*D, B, H)
+            directions = 2 if self.config.bidirectional else 1
+            # The last layer's final state in each direction: forward after the last word,
+            # backward after the first.
+            return torch.cat(list(h_n[-directions:]), dim=-1)  # (B, D*H)
+        steps = torch.arange(outputs.shape[1], device=outputs.device)
+        real = (steps[None, :] < lengths.to(outputs.device)[:, None]).unsqueeze(-1)  # (B, T, 1)
+        if self.config.pool == "max":
+            return outputs.masked_fill(~real, float("-inf")).amax(dim=1)  # (B, D*H)
+        return outputs.sum(dim=1) / lengths.to(outputs.device)[:, None].to(outputs.dtype)  # (B, D*H)
+
+    def loss(self, tokens: Tensor, lengths: Tensor, labels: Tensor) -> Tensor:
+        return F.cross_entropy(self(tokens, lengths), labels)
+
+    @torch.no_grad()
+    def running_probabilities(self, tokens: Tensor) -> Tensor:
+        """One sentence (T,) -> (T, C): the class probabilities after each word, the model's
+        reading of the sentence so far (the prediction on each prefix, which for a one-way
+        model with pool="last" is the classifier reading the running state h_t)."""
+        steps = tokens.shape[0]
+        prefixes = tokens.unsqueeze(0).expand(steps, -1)  # (T, T): row t holds the sentence
+        lengths = torch.arange(1, steps + 1)  # row t reads its first t + 1 words
+        return torch.softmax(self(prefixes, lengths), dim=-1)  # (T, C)

@@ -55,6 +55,7 @@ class Session:
         self.logs = Path("/tmp/gpu_session_logs")
         self.logs.mkdir(parents=True, exist_ok=True)
         self.summary = open(out / "session.log", "a", buffering=1)
+        self.failed: list[str] = []  # runs that exited non-zero or ran past their limit
 
     def left(self) -> float:
         return self.budget - (time.monotonic() - self.began)
@@ -79,6 +80,8 @@ class Session:
             process.wait()
             code = None
         self.say(f"end {name}: exit {code}" + (" (killed at its time limit)" if code is None else ""))
+        if code != 0:
+            self.failed.append(name)
         return code
 
     def run(self, name: str, command: list[str], limit: float, tail: int = 40) -> int | None:
@@ -183,9 +186,11 @@ def main() -> int:
         if not args.checks_only:
             train_variants(session, args.corpora, args.device, args.finetune_minutes, args.smoke)
     finally:
-        session.say(f"session over, {session.left():.0f} s of the budget left")
+        session.say(f"session over, {session.left():.0f} s of the budget left"
+                    + (f"; FAILED: {', '.join(session.failed)}" if session.failed else "; every run passed"))
         session.close()
-    return 0
+    # A session whose runs failed must not look like a good one to whoever called it.
+    return 1 if session.failed else 0
 
 
 if __name__ == "__main__":

@@ -18,3 +18,9 @@ class ConfigError(SeqlabError, ValueError):
         super().__init__(f"{field} {message}")
         self.field = field
         self.message = message
+
+
+def check_range(field: str, value, low, high, note: str = "") -> None:
+    """Refuse `value` outside [low, high] with a ConfigError that states the limits."""
+    if not low <= value <= high:
+        raise ConfigError(field, f"must be from {low:,} to {high:,}{note}, got {value:,}")

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqlab.errors import ConfigError
+from seqlab.errors import ConfigError, check_range
 from seqlab.nn.recurrent import BACKENDS
 from seqlab.models.language_model import CELLS, GATES, MAX_LAYERS, MAX_WIDTH
 
@@ -44,15 +44,12 @@ class ClassifierConfig:
             raise ConfigError("backend", f"must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if self.pool not in POOLS:
             raise ConfigError("pool", f"must be one of {', '.join(POOLS)}, got {self.pool!r}")
-        if not 0 <= self.vocab_size <= 10_000_000:
-            raise ConfigError("vocab_size", f"must be from 0 (not yet known) to 10,000,000, got {self.vocab_size}")
+        check_range("vocab_size", self.vocab_size, 0, 10_000_000, " (0: not yet known)")
         if self.num_classes < 2:
             raise ConfigError("num_classes", f"must be at least 2, got {self.num_classes}")
-        for name in ("embedding_size", "hidden_size"):
-            if not 1 <= getattr(self, name) <= MAX_WIDTH:
-                raise ConfigError(name, f"must be from 1 to {MAX_WIDTH:,}, got {getattr(self, name)}")
-        if not 1 <= self.num_layers <= MAX_LAYERS:
-            raise ConfigError("num_layers", f"must be from 1 to {MAX_LAYERS}, got {self.num_layers}")
+        check_range("embedding_size", self.embedding_size, 1, MAX_WIDTH)
+        check_range("hidden_size", self.hidden_size, 1, MAX_WIDTH)
+        check_range("num_layers", self.num_layers, 1, MAX_LAYERS)
         if not 0 <= self.dropout < 1:
             raise ConfigError("dropout", f"must be in [0, 1), got {self.dropout}")
 

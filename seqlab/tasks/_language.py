@@ -17,12 +17,11 @@ from typing import Any
 
 import torch
 
-from seqlab.checkpoint import CheckpointError, checkpoint_exists, load_checkpoint, load_model_weights
+from seqlab.checkpoint import CheckpointError, checkpoint_exists, load_checkpoint
 from seqlab.data import Vocabulary, Window, batchify, endless_windows, windows
-from seqlab.errors import ConfigError, SeqlabError
+from seqlab.errors import SeqlabError, check_range
 from seqlab.models import LanguageModel, LanguageModelConfig
-from seqlab.tasks.frame import Loaded, Task
-from seqlab.utils import choose_device
+from seqlab.tasks.frame import Loaded, Task, load_model
 
 MAX_WINDOW = 100_000
 MAX_BATCH = 100_000
@@ -38,10 +37,8 @@ class StreamConfig:
     stateful: bool = True  # carry the state across windows; the lab samples random windows
 
     def __post_init__(self) -> None:
-        if not 1 <= self.window <= MAX_WINDOW:
-            raise ConfigError("window", f"must be from 1 to {MAX_WINDOW:,}, got {self.window}")
-        if not 1 <= self.batch_size <= MAX_BATCH:
-            raise ConfigError("batch_size", f"must be from 1 to {MAX_BATCH:,}, got {self.batch_size}")
+        check_range("window", self.window, 1, MAX_WINDOW)
+        check_range("batch_size", self.batch_size, 1, MAX_BATCH)
 
 
 @dataclass
@@ -111,20 +108,14 @@ def held_out_bits_per_char(model, ids, batch_size: int = 8, window: int = 256) -
 def load_language_model(path: Path, kind: str, what: str, device: str = "cpu") -> Loaded:
     """The LanguageModel, Vocabulary and config of the checkpoint at `path`, in eval mode on
     `device` (always with the fused backend: the layers' weights interchange)."""
-    loaded = load_checkpoint(path, expected_kind=kind)
-    try:
-        model = LanguageModel(LanguageModelConfig(**{**loaded.config["model"], "backend": "fused"}))
-        vocab = Vocabulary.from_json(loaded.config["vocabulary"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"checkpoint {loaded.path} is not a complete {what}: its config.json lacks or garbles {error}") from None
+    model, config = load_model(path, kind, what, LanguageModel, LanguageModelConfig, device, also=("vocabulary",))
+    vocab = Vocabulary.from_json(config["vocabulary"])
     if len(vocab) != model.config.vocab_size:
         raise CheckpointError(
-            f"checkpoint {loaded.path} is inconsistent: {len(vocab)} {vocab.level}s in its vocabulary, "
+            f"checkpoint {path} is inconsistent: {len(vocab)} {vocab.level}s in its vocabulary, "
             f"{model.config.vocab_size} in its model"
         )
-    load_model_weights(model, loaded)
-    model.to(choose_device(device)).eval()
-    return Loaded(model, vocab, loaded.config)
+    return Loaded(model, vocab, config)
 
 
 def check_prompt(vocab: Vocabulary, prompt: str, flag: str = "the prompt", example: str = "ROMEO:") -> str:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
+import torch
+
+import seqlab.nn as snn
+from seqlab.tasks.frame import bounded_int, seed
+
+# Upper limits: the check is a few layers over a short sequence; past these a value is a
+# typo that would only make the check slow (every run is float64, in both backends).
+MAX_LAYERS = 16
+MAX_STEPS = 10_000
 
 
 def add_commands(verbs) -> None:
@@ -13,24 +21,14 @@ def add_commands(verbs) -> None:
         "on the same weights and random input, and print the largest differences.",
     )
     check.add_argument("--dtype", choices=["float32", "float64"], default="float64")
-    check.add_argument("--layers", type=_positive, default=2)
-    check.add_argument("--steps", type=_positive, default=50, help="sequence length T")
-    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--layers", type=bounded_int(1, MAX_LAYERS), default=2, help=f"up to {MAX_LAYERS} (default: 2)")
+    check.add_argument("--steps", type=bounded_int(1, MAX_STEPS), default=50,
+                       help=f"sequence length T, up to {MAX_STEPS:,} (default: 50)")
+    check.add_argument("--seed", type=seed, default=0)
     check.set_defaults(run=run_check)
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def run_check(args) -> int:
-    import torch
-
-    import seqlab.nn as snn
-
     dtype = getattr(torch, args.dtype)
     tolerance = 1e-10 if dtype == torch.float64 else 1e-5
     print(f"{'layer':<6} {'backend':<8} {'output':>10} {'state':>10} {'gradients':>10}")

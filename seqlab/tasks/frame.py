@@ -32,10 +32,10 @@ from typing import Any, ClassVar, Iterable
 
 import torch
 
-from seqlab.checkpoint import checkpoint_exists, load_checkpoint, save_checkpoint
+from seqlab.checkpoint import CheckpointError, checkpoint_exists, load_checkpoint, load_model_weights, save_checkpoint
 from seqlab.errors import ConfigError, SeqlabError
 from seqlab.train import TrainConfig, TrainResult, train
-from seqlab.utils import check_memory, output_directory, seed_everything
+from seqlab.utils import check_memory, choose_device, output_directory, seed_everything
 
 MAX_SEED = 2**64 - 1
 
@@ -115,6 +115,12 @@ def temperature(text: str) -> float:
 
 
 seed = bounded_int(0, MAX_SEED)
+
+
+def say(line: str) -> None:
+    """Print, once: under torchrun only rank 0 speaks (the trainer's progress bar does the same)."""
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(line)
 
 
 def new_seed(given: int | None) -> int:
@@ -237,8 +243,11 @@ class Task:
         return self.load_checkpoint(path, device)
 
     def default_config(self, preset: str = "default"):
-        """The task's config with a preset applied, validated by each section's owner."""
-        return config_with(self.config_type(), self.presets[preset])
+        """The task's config: its "default" preset (the task's recipe), then `preset` over it;
+        each section validated by its owner."""
+        config = config_with(self.config_type(), self.presets["default"])
+        config = config_with(config, {"train": {"out_dir": self.default_out}})
+        return config_with(config, self.presets[preset])
 
     def config_from_args(self, args):
         """--preset, then the flags the user gave, then --out and --resume; each value checked
@@ -253,8 +262,7 @@ class Task:
             out_dir=getattr(args, "out", None), resume=getattr(args, "resume", False),
             progress=not getattr(args, "no_progress", False),
         )
-        preset = self.choose_preset(args)
-        return config_with(config_with(self.config_type(), self.presets[preset]), overrides)
+        return config_with(self.default_config(self.choose_preset(args)), overrides)
 
     def train(self, config):
         """The one recipe: data, seed, model, batches, the one training loop; prints the data
@@ -272,7 +280,7 @@ class Task:
         _, result = self.fit(config, data)
         took = (time.perf_counter() - started) / 60
         ran_out = " (--max-minutes reached)" if result.out_of_time else ""
-        print(
+        say(
             f"done: {result.steps} steps in {took:.1f} min ({torch.get_num_threads()} threads){ran_out}; "
             f"{self.describe_result(result, config)}; best checkpoint: {result.best_checkpoint}"
         )
@@ -287,7 +295,7 @@ class Task:
         seed_everything(config.train.seed)
         model = self.build_model(config, data)
         if announce:
-            print(f"seqlab {self.name} train: {self.describe(config, data, model)}")
+            say(f"seqlab {self.name} train: {self.describe(config, data, model)}")
         saved = {"kind": self.kind, **self.checkpoint_config(config, data, model), self.name: asdict(config)}
         result = train(model, self.batches(config, data), self.loss, config.train,
                        lambda trained: self.evaluate(trained, data), saved)
@@ -395,7 +403,35 @@ def best_of(result: TrainResult) -> float:
     return float("nan") if result.best_metric is None else result.best_metric
 
 
+def load_model(path: Path, kind: str, what: str, model_type: type, config_type: type, device: str = "cpu",
+               also: tuple[str, ...] = ()):
+    """A model of `model_type` rebuilt from the checkpoint at `path` (its config.json's "model"
+    entry, always with the fused backend: the layers' weights interchange), in eval mode on
+    `device`; and the checkpoint's config. `also` names further config.json entries the task
+    needs: a checkpoint without them is not a complete `what`."""
+    loaded = load_checkpoint(path, expected_kind=kind)
+    try:
+        model = model_type(config_type(**{**loaded.config["model"], "backend": "fused"}))
+        for key in also:
+            loaded.config[key]  # noqa: B018 - present, or a KeyError to report
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"checkpoint {loaded.path} is not a complete {what}: its config.json lacks or garbles {error}") from None
+    load_model_weights(model, loaded)
+    model.to(choose_device(device)).eval()
+    return model, loaded.config
+
+
 # ----------------------------------------------------------------------------- configs
+def task_config(name: str, data_type: type, model_type: type) -> type:
+    """A task's config class: its own data section, its model's config and the trainer's
+    TrainConfig, composed (never copied), each section validated by its owner."""
+    return dataclasses.make_dataclass(name, [
+        ("data", data_type, dataclasses.field(default_factory=data_type)),
+        ("model", model_type, dataclasses.field(default_factory=model_type)),
+        ("train", TrainConfig, dataclasses.field(default_factory=TrainConfig)),
+    ])
+
+
 def config_fields(config_type: type) -> dict[str, list[str]]:
     """The fields of each section of a task config that are command-line flags."""
     sections = {}

@@ -14,16 +14,38 @@ Writes gradient_flow.png/.csv and exploding.png/.csv into --out and prints a sum
 
 from __future__ import annotations
 
-import argparse
+import copy
 import csv
 import math
 import time
 from pathlib import Path
 
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display needed, none opened
+import matplotlib.pyplot as plt  # noqa: E402 - after the backend is chosen
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from seqlab.data.longterm import adding_batches  # noqa: E402
+from seqlab.diagnostics import hidden_gradient_norms  # noqa: E402
+from seqlab.models.sequence import SequenceModel  # noqa: E402
+from seqlab.nn.registry import CELLS, recurrent_layer  # noqa: E402
+from seqlab.tasks.frame import bounded_int  # noqa: E402
+from seqlab.train import TrainConfig, TrainingDiverged, train  # noqa: E402
+from seqlab.utils import output_directory, seed_everything  # noqa: E402
+
 HIDDEN = 32  # small enough for a 2-core CPU, large enough to show the effects
 BATCH = 32
-CELLS = ("tanh RNN", "IRNN", "LSTM", "GRU")
-TRAIN_LR = 1e-3  # Adam, for the four cells of part 1
+TRAIN_LR = 1e-3  # Adam, for the four cells of part 1 (every cell of seqlab.nn.registry)
+
+# Upper limits of --steps and --length: far past the defaults (200, 100), and past them a
+# value is a typo that would train for hours. At the limits the run needs well under 1 GB
+# (hidden size 32, batches of 32), so no memory estimate is needed. The seed goes to numpy
+# too (seed_everything), whose generator takes 0 .. 2**32 - 1.
+MAX_STEPS = 100_000
+MAX_LENGTH = 10_000
+MAX_SEED = 2**32 - 1
 
 # Part 2. Plain SGD (not Adam: Adam divides by the gradient's size, which would hide the
 # explosion). Radius and lr were tuned so that with seed 0 the unclipped run diverges and the
@@ -43,28 +65,27 @@ def add_commands(verbs) -> None:
         "gradient_flow.png/.csv and exploding.png/.csv and prints a summary.",
     )
     run.add_argument("--out", default="runs/gradients", help="output directory (default: runs/gradients)")
-    run.add_argument("--steps", type=int, default=200, help="training steps per run (default: 200)")
-    run.add_argument("--length", type=int, default=100, help="sequence length T (default: 100)")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--steps", type=bounded_int(1, MAX_STEPS), default=200,
+                     help=f"training steps per run, up to {MAX_STEPS:,} (default: 200)")
+    # At least 2: one step of lag.
+    run.add_argument("--length", type=bounded_int(2, MAX_LENGTH), default=100,
+                     help=f"sequence length T, up to {MAX_LENGTH:,} (default: 100)")
+    run.add_argument("--seed", type=bounded_int(0, MAX_SEED), default=0)
+    run.add_argument("--no-progress", action="store_true", help="no progress bars while training")
     run.set_defaults(run=run_gradients)
 
 
 # ------------------------------------------------------------------------------ the task
-def adding_model(cell: str):
-    """The cell as seqlab.models.sequence builds it (its recommended init), HIDDEN units, on the
-    adding problem (seqlab.data.longterm): a Linear head reads the last output, (T, B, 2) -> (B, 1).
-    The fused backend trains fast; the diagnostics use `layer.step`, which either backend has."""
-    from seqlab.models.sequence import CELLS as NAMES
-    from seqlab.models.sequence import SequenceModel, recurrent_layer
-
-    short = {name: key for key, name in NAMES.items()}[cell]
-    return SequenceModel(recurrent_layer(short, 2, HIDDEN, backend="fused"), 1)
+def adding_model(cell: str) -> SequenceModel:
+    """The named cell of seqlab.nn.registry ("rnn", "irnn", "lstm", "gru") with its own init,
+    HIDDEN units, on the adding problem (seqlab.data.longterm): a Linear head reads the last
+    output, (T, B, 2) -> (B, 1). The fused backend trains fast; the diagnostics use
+    `layer.step`, which either backend has."""
+    return SequenceModel(recurrent_layer(cell, 2, HIDDEN, backend="fused"), 1)
 
 
 def adding_loss(model, batch, state):
     """MSE on the last step's readout; the task is stateless, so `state` is ignored."""
-    import torch.nn.functional as F
-
     x, y = batch
     return F.mse_loss(model(x).squeeze(-1), y), None, x.shape[0] * x.shape[1]
 
@@ -76,10 +97,6 @@ def gradient_profile(layer, x):
     would read as exactly 0 (see hidden_gradient_norms). The loss reads only h_{T-1}, through
     a fixed random readout: the decay comes from the Jacobians dh_t/dh_{t-1}, not the head.
     """
-    import copy
-
-    from seqlab.diagnostics import hidden_gradient_norms
-
     measured = copy.deepcopy(layer).double().eval()
     norms = hidden_gradient_norms(measured, x.double(), loss="last")  # (T,), by step t
     return (norms / norms[-1]).flip(0).tolist()  # by lag; lag 0 is 1.0
@@ -87,44 +104,38 @@ def gradient_profile(layer, x):
 
 # ------------------------------------------------------------------------------ the command
 def run_gradients(args) -> int:
-    from seqlab.errors import SeqlabError
-
-    if args.steps < 1:
-        raise SeqlabError(f"--steps must be at least 1, got {args.steps}")
-    if args.length < 2:
-        raise SeqlabError(f"--length must be at least 2 (one step of lag), got {args.length}")
-
-    from seqlab.data.longterm import adding_batches
-    from seqlab.train import TrainConfig, TrainingDiverged, train
-    from seqlab.utils import seed_everything
-
+    # The flags' ranges were checked as they were parsed; the folder is made before any work.
+    out = output_directory(args.out)
     started = time.perf_counter()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    progress = not getattr(args, "no_progress", False)
     # One fixed batch for every measurement, so the curves differ only by the weights.
     probe, _ = next(adding_batches(args.length, 16, args.seed + 1))
 
     # Part 1: vanishing gradients, at init and after training.
     profiles: dict[tuple[str, str], list[float]] = {}
     final_loss: dict[str, float] = {}
-    for cell in CELLS:
+    for name, cell in CELLS.items():
+        if progress:
+            print(f"{cell.display}: gradients at init, {args.steps} training steps, gradients again", flush=True)
         seed_everything(args.seed)
-        model = adding_model(cell)
-        profiles[cell, "init"] = gradient_profile(model.layer, probe)
+        model = adding_model(name)
+        profiles[cell.display, "init"] = gradient_profile(model.layer, probe)
         config = TrainConfig(
             steps=args.steps, lr=TRAIN_LR, clip_grad_norm=1.0, eval_every=None,
-            seed=args.seed, device="cpu", progress=False,
+            seed=args.seed, device="cpu", progress=progress,
         )
         result = train(model, adding_batches(args.length, BATCH, args.seed), adding_loss, config)
-        final_loss[cell] = result.history[-1]["loss"]
-        profiles[cell, "trained"] = gradient_profile(model.layer, probe)
+        final_loss[cell.display] = result.history[-1]["loss"]
+        profiles[cell.display, "trained"] = gradient_profile(model.layer, probe)
 
     # Part 2: exploding gradients, without and with clipping, from the same weights.
     runs: dict[str, dict] = {}
     for name, clip in (("no clipping", None), (f"clip {EXPLODE_CLIP:g}", EXPLODE_CLIP)):
+        if progress:
+            print(f"exploding, {name}: {args.steps} SGD steps", flush=True)
         diverged_at = None
         try:
-            history = _train_exploding(args, clip, args.steps)
+            history = _train_exploding(args, clip, args.steps, progress)
         except TrainingDiverged as error:
             # The curve up to the blow-up: every good step is in the run's history.
             diverged_at, history = error.step, error.result.history
@@ -143,18 +154,12 @@ def run_gradients(args) -> int:
     return 0
 
 
-def _train_exploding(args, clip: float | None, steps: int) -> list[dict]:
+def _train_exploding(args, clip: float | None, steps: int, progress: bool = False) -> list[dict]:
     """Train a tanh RNN whose W_hh has spectral radius EXPLODE_RADIUS; return the history."""
-    import torch
-
-    from seqlab.data.longterm import adding_batches
-    from seqlab.train import TrainConfig, train
-    from seqlab.utils import seed_everything
-
     if steps < 1:
         return []
     seed_everything(args.seed)
-    model = adding_model("tanh RNN")
+    model = adding_model("rnn")
     with torch.no_grad():
         weight = model.layer.weight_hh_l0
         # Largest |eigenvalue| = EXPLODE_RADIUS: where tanh is not saturated, the per-step
@@ -162,7 +167,7 @@ def _train_exploding(args, clip: float | None, steps: int) -> list[dict]:
         weight.mul_(EXPLODE_RADIUS / torch.linalg.eigvals(weight.double()).abs().max().item())
     config = TrainConfig(
         steps=steps, lr=EXPLODE_LR, optimizer="sgd", clip_grad_norm=clip,
-        eval_every=None, seed=args.seed, device="cpu", progress=False,
+        eval_every=None, seed=args.seed, device="cpu", progress=progress,
     )
     return train(model, adding_batches(args.length, BATCH, args.seed), adding_loss, config).history
 
@@ -190,20 +195,10 @@ def _write_exploding(out: Path, runs) -> Path:
     return path
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display needed, none opened
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _plot_flow(out: Path, profiles, length: int, steps: int) -> Path:
-    plt = _pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     for axis, phase, title in zip(axes, ("init", "trained"), ("at initialisation", f"after {steps} training steps")):
-        for cell in CELLS:
+        for cell in (cell.display for cell in CELLS.values()):
             # Clamp at the smallest positive float64 so an exact 0 still shows on a log scale.
             values = [max(value, 1e-300) for value in profiles[cell, phase]]
             axis.semilogy(range(len(values)), values, label=cell)
@@ -221,7 +216,6 @@ def _plot_flow(out: Path, profiles, length: int, steps: int) -> Path:
 
 
 def _plot_exploding(out: Path, runs) -> Path:
-    plt = _pyplot()
     figure, axis = plt.subplots(figsize=(7, 4.2))
     for name, run in runs.items():
         steps = [entry["step"] for entry in run["history"]]
@@ -246,7 +240,7 @@ def _print_summary(profiles, final_loss, runs, args) -> None:
     last = args.length - 1
     print(f"gradient ratio ||dL/dh|| at lag 0 / at lag {last} (1 = no vanishing; large = vanishing)")
     print(f"{'cell':<10} {'init':>12} {'trained':>12} {'final loss':>12}")
-    for cell in CELLS:
+    for cell in (cell.display for cell in CELLS.values()):
         ratios = [_ratio(profiles[cell, phase]) for phase in ("init", "trained")]
         print(f"{cell:<10} {ratios[0]:>12.3g} {ratios[1]:>12.3g} {final_loss[cell]:>12.4f}")
     print(f"exploding: tanh RNN, radius {EXPLODE_RADIUS:g}, SGD lr {EXPLODE_LR:g}, {args.steps} steps")

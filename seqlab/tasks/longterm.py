@@ -16,13 +16,39 @@ import json
 import math
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from seqlab.errors import SeqlabError
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402 - after the backend is chosen
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from seqlab.data.longterm import (  # noqa: E402
+    ADDING_BASELINE,
+    ADDING_SOLVED,
+    COPY_CLASSES,
+    COPY_REMEMBER,
+    adding_batches,
+    adding_problem,
+    copy_baseline,
+    copy_batches,
+    copy_problem,
+    digit_batches,
+    load_digits,
+)
+from seqlab.errors import ConfigError, SeqlabError  # noqa: E402
+from seqlab.models.sequence import SequenceModel  # noqa: E402
+from seqlab.nn.registry import CELLS, recurrent_layer  # noqa: E402
+from seqlab.tasks.frame import bounded_int  # noqa: E402
+from seqlab.train import TrainConfig, TrainingDiverged, train  # noqa: E402
+from seqlab.utils import check_memory, output_directory, seed_everything  # noqa: E402
 
 PROBLEMS = ("adding", "copy", "digits", "permuted-digits")
-CELL_NAMES = ("rnn", "irnn", "lstm", "gru")
+CELL_NAMES = tuple(CELLS)  # rnn, irnn, lstm, gru: seqlab.nn.registry's cells
 DIGIT_LENGTH = 64  # 8 x 8 pixels, one per step
 INITS = ("default", "chrono")
 
@@ -33,6 +59,18 @@ LEARNING_RATES = {"rnn": 1e-3, "irnn": 3e-4, "lstm": 3e-3, "gru": 3e-3}
 # What "solved" means, besides the adding problem's MSE < 0.01 (seqlab.data.longterm):
 COPY_SOLVED_FRACTION = 0.1  # held-out cross-entropy below a tenth of the memoryless baseline
 DIGITS_SOLVED = 0.9  # held-out accuracy
+
+# Upper limits of the sizes a user sets. Far past what these problems need (the table's
+# largest T is 150, its largest step cap 20,000, its width 64): beyond them a value is a typo
+# (an extra zero) that would otherwise end, after a long silent wait, in an allocator error.
+# Memory is estimated as well, before anything is allocated (memory_estimate).
+MAX_LENGTH = 10_000
+MAX_STEPS = 1_000_000
+MAX_HIDDEN = 4_096
+MAX_BATCH = 100_000
+MAX_HELD_OUT = 100_000
+# numpy's limit: seed_everything seeds numpy's global generator, which takes 0 .. 2**32 - 1.
+MAX_SEED = 2**32 - 1
 
 
 @dataclass
@@ -50,42 +88,94 @@ class LongTermConfig:
     held_out: int = 1000  # held-out sequences for adding and copy (digits: a fixed 20%)
     stop_when_solved: bool = True  # stop at the first evaluation that meets the bar
     backend: str = "fused"
-    # "default": each cell's init of seqlab.models.sequence.recurrent_layer; "chrono": an LSTM
+    # "default": each cell's own init (seqlab.nn.registry.CELLS); "chrono": an LSTM
     # whose forget-gate biases spread its memory spans up to the sequence length (Tallec &
     # Ollivier 2018).
     init: str = "default"
     progress: bool = False
 
     def __post_init__(self) -> None:
+        # ConfigError names the field; the command line turns it into the flag (--hidden-size).
         if self.problem not in PROBLEMS:
-            raise SeqlabError(f"unknown task {self.problem!r}; choose one of {', '.join(PROBLEMS)}")
+            raise ConfigError("problem", f"must be one of {', '.join(PROBLEMS)}, got {self.problem!r}")
         if self.cell not in CELL_NAMES:
-            raise SeqlabError(f"unknown cell {self.cell!r}; choose one of {', '.join(CELL_NAMES)}")
+            raise ConfigError("cell", f"must be one of {', '.join(CELL_NAMES)}, got {self.cell!r}")
         if self.problem.endswith("digits"):
             if self.length not in (None, DIGIT_LENGTH):
-                raise SeqlabError(
-                    f"{self.problem} sequences are always {DIGIT_LENGTH} steps (8 x 8 pixels); leave out --length"
+                raise ConfigError(
+                    "length", f"of {self.problem} is always {DIGIT_LENGTH} steps (8 x 8 pixels); leave it out"
                 )
             self.length = DIGIT_LENGTH
         elif self.length is None:
             self.length = DEFAULT_LENGTH[self.problem]
-        if self.length < 2:
-            raise SeqlabError(f"--length must be at least 2, got {self.length}")
         if self.steps is None:
             self.steps = DEFAULT_STEPS[self.problem]
-        if self.steps < 1:
-            raise SeqlabError(f"--steps must be at least 1, got {self.steps}")
-        for name in ("hidden_size", "batch_size", "eval_every", "held_out"):
-            if getattr(self, name) < 1:
-                raise SeqlabError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        for name, low, high in (
+            ("length", 2, MAX_LENGTH),
+            ("steps", 1, MAX_STEPS),
+            ("hidden_size", 1, MAX_HIDDEN),
+            ("batch_size", 1, MAX_BATCH),
+            ("eval_every", 1, MAX_STEPS),
+            ("held_out", 1, MAX_HELD_OUT),
+            ("seed", 0, MAX_SEED),
+        ):
+            _check_range(name, getattr(self, name), low, high)
         if self.init not in INITS:
-            raise SeqlabError(f"unknown init {self.init!r}; choose one of {', '.join(INITS)}")
-        if self.init == "chrono" and self.cell != "lstm":
-            raise SeqlabError(f"--init chrono is for the LSTM (its forget gates), not --cell {self.cell}")
+            raise ConfigError("init", f"must be one of {', '.join(INITS)}, got {self.init!r}")
+        if self.init == "chrono":
+            if self.cell != "lstm":
+                raise ConfigError("init", f"chrono is for the LSTM (its forget gates), not --cell {self.cell}")
+            if self.problem == "adding" and self.length < 3:
+                # chrono draws memory spans from [1, T - 1]: at T = 2 there is nothing to spread.
+                raise ConfigError("length", f"must be at least 3 with --init chrono, got {self.length}")
         if self.lr is None:
             self.lr = LEARNING_RATES[self.cell]
-        if not self.lr > 0:
-            raise SeqlabError(f"--lr must be > 0, got {self.lr}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError("lr", f"must be a finite number > 0, got {self.lr}")
+
+    @property
+    def sequence_steps(self) -> int:
+        """Time steps in one sequence: T for adding, T + 20 for copy, 64 for digits."""
+        return self.length + 2 * COPY_REMEMBER if self.problem == "copy" else self.length
+
+
+def _check_memory(config: LongTermConfig) -> None:
+    check_memory(
+        memory_estimate(config),
+        f"{config.problem} T={config.length} with hidden size {config.hidden_size}",
+        "use a smaller --length or --hidden-size",
+    )
+
+
+def _check_range(name: str, value, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(name, f"must be a whole number, got {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(name, f"must be from {low:,} to {high:,}, got {value:,}")
+
+
+def memory_estimate(config: LongTermConfig) -> int:
+    """A rough upper estimate, in bytes, of what one run holds at its peak (float32).
+
+    Weights, gradients and Adam's two moments: 16 bytes a parameter. Training: what backward
+    keeps for each step of each sequence of a batch (the input, the gates, the cell and hidden
+    state and their nonlinearities, and for the copy task the logits and their softmax).
+    Evaluation: the whole held-out set in one pass, without gradients (input, output states,
+    logits).
+    """
+    gates = CELLS[config.cell].gates
+    hidden = config.hidden_size
+    steps = config.sequence_steps
+    if config.problem == "adding":
+        inputs, outputs, per_step_outputs, held_out = 2, 1, 0, config.held_out
+    elif config.problem == "copy":
+        inputs, outputs, per_step_outputs, held_out = COPY_CLASSES, COPY_CLASSES, COPY_CLASSES, config.held_out
+    else:
+        inputs, outputs, per_step_outputs, held_out = 1, 10, 0, 360  # the fixed 20% of 1,797 digits
+    parameters = gates * hidden * (inputs + hidden + 2) + (hidden + 1) * outputs
+    training = config.batch_size * steps * (inputs + (gates + 3) * hidden + 3 * per_step_outputs)
+    evaluation = held_out * steps * (inputs + 2 * hidden + 2 * per_step_outputs)
+    return 16 * parameters + 4 * (training + evaluation)
 
 
 DEFAULT_LENGTH = {"adding": 150, "copy": 50}
@@ -131,20 +221,15 @@ class _Setup:
 
 # ------------------------------------------------------------------------------ problems
 def _layer(config: LongTermConfig, input_size: int, steps: int):
-    """The configured cell; with --init chrono, memory spans up to the `steps` of a sequence."""
-    from seqlab.models.sequence import recurrent_layer
-
+    """The configured cell (seqlab.nn.registry); with --init chrono, memory spans up to the
+    `steps` of a sequence."""
     chrono_lag = steps if config.init == "chrono" else None
-    return recurrent_layer(config.cell, input_size, config.hidden_size, config.backend, chrono_lag)
+    return recurrent_layer(
+        config.cell, input_size, config.hidden_size, init=config.init, chrono_lag=chrono_lag, backend=config.backend
+    )
 
 
 def _adding(config: LongTermConfig) -> _Setup:
-    import torch
-    import torch.nn.functional as F
-
-    from seqlab.data.longterm import ADDING_BASELINE, ADDING_SOLVED, adding_batches, adding_problem
-    from seqlab.models.sequence import SequenceModel
-
     model = SequenceModel(_layer(config, 2, config.length), 1)
     # The held-out set comes from its own generator, so no seed's training batches contain it.
     held_x, held_y = adding_problem(config.length, config.held_out, torch.Generator().manual_seed(10**6 + config.seed))
@@ -161,12 +246,6 @@ def _adding(config: LongTermConfig) -> _Setup:
 
 
 def _copy(config: LongTermConfig) -> _Setup:
-    import torch
-    import torch.nn.functional as F
-
-    from seqlab.data.longterm import COPY_CLASSES, COPY_REMEMBER, copy_baseline, copy_batches, copy_problem
-    from seqlab.models.sequence import SequenceModel
-
     layer = _layer(config, COPY_CLASSES, config.length + 2 * COPY_REMEMBER)
     model = SequenceModel(layer, COPY_CLASSES, every_step=True, input_classes=COPY_CLASSES)
     held_x, held_y = copy_problem(config.length, config.held_out, torch.Generator().manual_seed(10**6 + config.seed))
@@ -189,11 +268,6 @@ def _copy(config: LongTermConfig) -> _Setup:
 
 
 def _digits(config: LongTermConfig) -> _Setup:
-    import torch.nn.functional as F
-
-    from seqlab.data.longterm import digit_batches, load_digits
-    from seqlab.models.sequence import SequenceModel
-
     split = load_digits(permuted=config.problem == "permuted-digits")
     model = SequenceModel(_layer(config, 1, DIGIT_LENGTH), 10)
     held_x = split.test_x.transpose(0, 1)  # (64, N, 1)
@@ -214,10 +288,11 @@ _PROBLEM_SETUPS = {"adding": _adding, "copy": _copy, "digits": _digits, "permute
 
 # ------------------------------------------------------------------------------ one run
 def run_longterm(config: LongTermConfig) -> LongTermResult:
-    """Train `config.cell` on `config.problem` and score it on the held-out set."""
-    from seqlab.train import TrainConfig, TrainingDiverged, train
-    from seqlab.utils import seed_everything
+    """Train `config.cell` on `config.problem` and score it on the held-out set.
 
+    Refuses (SeqlabError), before anything is allocated, a run whose memory estimate exceeds
+    this machine's."""
+    _check_memory(config)
     seed_everything(config.seed)  # the model's initial weights
     setup = _PROBLEM_SETUPS[config.problem](config)
     train_config = TrainConfig(
@@ -301,35 +376,38 @@ def _table_configs(seed: int, scale: float) -> list[LongTermConfig]:
 
 
 def _run_in_worker(config: LongTermConfig) -> LongTermResult:
-    import torch
-
     torch.set_num_threads(1)  # small models: two one-thread runs beat one two-thread run
     return run_longterm(config)
 
 
 def run_table(configs: list[LongTermConfig], jobs: int, report=print) -> list[LongTermResult]:
-    """Run every config, `jobs` at a time in worker processes; results in the configs' order."""
+    """Run every config, `jobs` at a time in worker processes; results in the configs' order.
+
+    Each finished run is reported as one line, counted ("[3/24] ..."): the progress of a
+    table that takes minutes."""
+    total = len(configs)
     if jobs <= 1:
         results = []
         for config in configs:
             results.append(run_longterm(config))
-            report(describe(results[-1]))
+            report(f"[{len(results)}/{total}] {describe(results[-1])}")
         return results
-    from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    results: list[LongTermResult | None] = [None] * len(configs)
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    results: list[LongTermResult | None] = [None] * total
+    done = 0
+    with ProcessPoolExecutor(max_workers=min(jobs, total)) as pool:
         futures = {pool.submit(_run_in_worker, config): i for i, config in enumerate(configs)}
         for future in as_completed(futures):
             results[futures[future]] = future.result()
-            report(describe(results[futures[future]]))
+            done += 1
+            report(f"[{done}/{total}] {describe(results[futures[future]])}")
     return results
 
 
 # ------------------------------------------------------------------------------ output
 def write_results(out: Path, results: list[LongTermResult], name: str = "longterm") -> list[Path]:
     """name.csv (one row per run), name_curves.csv (held-out metric by step) and name.png."""
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_directory(out)
     table = out / f"{name}.csv"
     with open(table, "w", newline="") as file:
         fields = list(results[0].to_json())
@@ -354,13 +432,6 @@ def _cell(value):
 def _plot(path: Path, results: list[LongTermResult]) -> Path:
     """One panel per (problem, length): each cell's held-out learning curve, the memoryless
     baseline (dashed) and the solved bar (dotted)."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
-
-    from seqlab.models.sequence import CELLS
-
     panels = list(dict.fromkeys((r.problem, r.length) for r in results))
     columns = min(3, len(panels))
     rows = math.ceil(len(panels) / columns)
@@ -370,7 +441,7 @@ def _plot(path: Path, results: list[LongTermResult]) -> Path:
         for result in shown:
             steps = [step for step, _ in result.curve]
             values = [value for _, value in result.curve]
-            label = CELLS[result.cell] + (" (solved)" if result.solved else "")
+            label = CELLS[result.cell].display + (" (solved)" if result.solved else "")
             axis.plot(steps, values, label=label)
         first = shown[0]
         axis.axhline(first.baseline, color="grey", linestyle="--", linewidth=1, label="memoryless baseline")
@@ -400,7 +471,23 @@ def print_table(results: list[LongTermResult], report=print) -> None:
 
 
 # ------------------------------------------------------------------------------ command line
+# The largest --scale: the table's longest step cap times it stays within MAX_STEPS.
+MAX_SCALE = MAX_STEPS // max(steps for _, _, steps in TABLE_GRID)
+
+
+def _scale(text: str) -> float:
+    """--scale: a number > 0, small enough that no run's step cap passes MAX_STEPS."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value <= MAX_SCALE:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be > 0 and at most {MAX_SCALE}, got {text}")
+    return value
+
+
 def add_commands(verbs) -> None:
+    seed = bounded_int(0, MAX_SEED)
     for problem, description in (
         ("adding", "the adding problem (Le et al. 2015): sum the two marked numbers of a sequence of T"),
         ("copy", "the copy-memory task: repeat 10 symbols after a delay of T steps"),
@@ -408,21 +495,24 @@ def add_commands(verbs) -> None:
         ("permuted-digits", "the same, with the pixels in one fixed random order"),
     ):
         command = verbs.add_parser(problem, help=description, description=description)
-        command.add_argument("--cell", choices=CELL_NAMES, required=True, help="rnn (tanh), irnn, lstm or gru")
+        command.add_argument("--cell", choices=CELL_NAMES, required=True,
+                             help=", ".join(f"{name} ({cell.display})" for name, cell in CELLS.items()))
+        length = bounded_int(2, MAX_LENGTH)
         if problem.endswith("digits"):
-            command.add_argument("--length", type=int, default=None, help=argparse.SUPPRESS)  # always 64
+            command.add_argument("--length", type=length, default=None, help=argparse.SUPPRESS)  # always 64
         else:
             default = DEFAULT_LENGTH[problem]
-            command.add_argument("--length", type=int, default=default, help=f"T (default: {default})")
-        command.add_argument("--steps", type=int, default=DEFAULT_STEPS[problem],
+            command.add_argument("--length", type=length, default=default, help=f"T, up to {MAX_LENGTH:,} (default: {default})")
+        command.add_argument("--steps", type=bounded_int(1, MAX_STEPS), default=DEFAULT_STEPS[problem],
                              help=f"training steps at most (default: {DEFAULT_STEPS[problem]}); stops once solved")
-        command.add_argument("--seed", type=int, default=0)
-        command.add_argument("--hidden-size", type=int, default=64)
+        command.add_argument("--seed", type=seed, default=0)
+        command.add_argument("--hidden-size", type=bounded_int(1, MAX_HIDDEN), default=64,
+                             help=f"units of the recurrent layer, up to {MAX_HIDDEN:,} (default: 64)")
         command.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: per cell)")
         command.add_argument("--init", choices=INITS, default="default",
                              help="chrono: LSTM forget-gate biases spread up to T steps (Tallec & Ollivier 2018)")
         command.add_argument("--no-early-stop", action="store_true", help="train all --steps even once solved")
-        command.add_argument("--json", action="store_true", help="print the result as one JSON object")
+        command.add_argument("--json", action="store_true", help="print the result as one JSON object (no progress bar)")
         command.add_argument("--out", default=None, help="also write the learning curve as CSV + PNG here")
         command.set_defaults(run=run_one, problem=problem)
 
@@ -434,15 +524,27 @@ def add_commands(verbs) -> None:
         "shown, stopping once solved); write longterm.csv, longterm_curves.csv and longterm.png. "
         "About 14 minutes on a 2-core CPU (two runs at a time).",
     )
+    cores = os.cpu_count() or 1
     table.add_argument("--out", default="runs/longterm", help="output directory (default: runs/longterm)")
-    table.add_argument("--seed", type=int, default=0)
-    table.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="runs at a time")
-    table.add_argument("--scale", type=float, default=1.0, help="multiply every step cap (e.g. 0.1 for a quick look)")
+    table.add_argument("--seed", type=seed, default=0)
+    # More jobs than cores would only share the cores (each run is one thread) and multiply memory.
+    table.add_argument("--jobs", type=bounded_int(1, cores), default=min(2, cores),
+                       help=f"runs at a time, one thread each, up to the {cores} cores (default: {min(2, cores)})")
+    table.add_argument("--scale", type=_scale, default=1.0,
+                       help=f"multiply every step cap, up to {MAX_SCALE} (e.g. 0.1 for a quick look)")
     table.set_defaults(run=run_table_command)
 
 
+def _config(**values) -> LongTermConfig:
+    """LongTermConfig, its refusal naming the flag (--hidden-size) rather than the field."""
+    try:
+        return LongTermConfig(**values)
+    except ConfigError as error:
+        raise SeqlabError(f"--{error.field.replace('_', '-')} {error.message}") from None
+
+
 def run_one(args) -> int:
-    config = LongTermConfig(
+    config = _config(
         problem=args.problem,
         cell=args.cell,
         length=args.length,
@@ -452,45 +554,32 @@ def run_one(args) -> int:
         lr=args.lr,
         init=args.init,
         stop_when_solved=not args.no_early_stop,
-        progress=not args.json,
+        progress=not args.json,  # the bar's evaluation lines would go into the JSON on stdout
     )
-    if args.out:
-        _output_directory(args.out)  # before training, so a bad --out loses no work
+    # Before anything is written or trained, so a refused run or a bad --out loses no work.
+    _check_memory(config)
+    out = output_directory(args.out) if args.out is not None else None
     result = run_longterm(config)
-    if args.out:
-        paths = write_results(Path(args.out), [result], name=f"{result.problem}-T{result.length}-{result.cell}")
+    paths = []
+    if out is not None:
+        paths = write_results(out, [result], name=f"{result.problem}-T{result.length}-{result.cell}")
     if args.json:
         print(json.dumps(result.to_json()))
     else:
         print(describe(result))
-        for path in paths if args.out else []:
+        for path in paths:
             print(f"wrote {path}")
     return 0
 
 
 def run_table_command(args) -> int:
-    if args.jobs < 1:
-        raise SeqlabError(f"--jobs must be at least 1, got {args.jobs}")
-    if not args.scale > 0:
-        raise SeqlabError(f"--scale must be > 0, got {args.scale}")
-    _output_directory(args.out)  # before the runs, so a bad --out loses no work
+    out = output_directory(args.out)  # before the runs, so a bad --out loses no work
     started = time.perf_counter()
     configs = _table_configs(args.seed, args.scale)
-    print(f"seqlab longterm table: {len(configs)} runs, {args.jobs} at a time")
-    results = run_table(configs, args.jobs)
+    print(f"seqlab longterm table: {len(configs)} runs, {args.jobs} at a time", flush=True)
+    results = run_table(configs, args.jobs, report=lambda line: print(line, flush=True))
     print_table(results)
-    for path in write_results(Path(args.out), results):
+    for path in write_results(out, results):
         print(f"wrote {path}")
     print(f"took {(time.perf_counter() - started) / 60:.1f} min")
     return 0
-
-
-def _output_directory(out: str) -> Path:
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise SeqlabError(f"--out {out} is a file; give a directory")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise SeqlabError(f"cannot create --out {out}: {error.strerror or error}") from None
-    return path

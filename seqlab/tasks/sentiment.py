@@ -26,18 +26,16 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
-from seqlab.checkpoint import CheckpointError, load_checkpoint, load_model_weights  # noqa: E402
 from seqlab.data import Vocabulary  # noqa: E402
-from seqlab.errors import ConfigError, SeqlabError  # noqa: E402
+from seqlab.errors import SeqlabError, check_range  # noqa: E402
 from seqlab.models import ClassifierConfig, SentenceClassifier  # noqa: E402
 from seqlab.sentiment import baselines  # noqa: E402
 from seqlab.sentiment.contrast import contrast_accuracy, load_contrast  # noqa: E402
 from seqlab.sentiment.data import Dataset, fold_split, load_dataset, stratified_folds, tokenize  # noqa: E402
 from seqlab.data.vectors import load_glove  # noqa: E402
 from seqlab.tasks import frame  # noqa: E402
-from seqlab.tasks.frame import Loaded, Task  # noqa: E402
-from seqlab.train import TrainConfig  # noqa: E402
-from seqlab.utils import choose_device, output_directory  # noqa: E402
+from seqlab.tasks.frame import Loaded, Task, load_model  # noqa: E402
+from seqlab.utils import output_directory  # noqa: E402
 
 KIND = "sentiment-classifier"
 UNKNOWN = "<unk>"
@@ -59,27 +57,22 @@ class SentimentDataConfig:
     vectors: str = field(default="", metadata={"choices": ("", "glove")})
 
     def __post_init__(self) -> None:
-        if not 2 <= self.folds <= MAX_FOLDS:
-            raise ConfigError("folds", f"must be from 2 to {MAX_FOLDS}, got {self.folds}")
-        if not 0 <= self.fold < self.folds:
-            raise ConfigError("fold", f"must be from 0 to {self.folds - 1} (--folds {self.folds}), got {self.fold}")
-        if not 1 <= self.batch_size <= 100_000:
-            raise ConfigError("batch_size", f"must be from 1 to 100,000, got {self.batch_size}")
-        if self.min_count < 1:
-            raise ConfigError("min_count", f"must be at least 1, got {self.min_count}")
+        check_range("folds", self.folds, 2, MAX_FOLDS)
+        check_range("fold", self.fold, 0, self.folds - 1, f" (there are --folds {self.folds})")
+        check_range("batch_size", self.batch_size, 1, 100_000)
+        check_range("min_count", self.min_count, 1, 1_000_000_000)
 
 
-@dataclass
-class SentimentConfig:
-    data: SentimentDataConfig = field(default_factory=SentimentDataConfig)
-    model: ClassifierConfig = field(default_factory=ClassifierConfig)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(
-        steps=1500, lr=2e-3, lr_schedule="cosine", clip_grad_norm=1.0, eval_every=300,
-        metric="val_accuracy", maximize=True, out_dir="runs/sentiment"))
+# The task's three sections; `seqlab sentiment train` starts from PRESETS["default"].
+SentimentConfig = frame.task_config("SentimentConfig", SentimentDataConfig, ClassifierConfig)
 
 
 PRESETS: dict[str, dict] = {
-    "default": {},
+    # The task's recipe, under every other preset.
+    "default": {
+        "train": dict(steps=1500, lr=2e-3, lr_schedule="cosine", clip_grad_norm=1.0, eval_every=300,
+                      metric="val_accuracy", maximize=True),
+    },
     # GloVe 6B 50d word vectors to start from (the optional extra "glove").
     "glove": {"data": dict(vectors="glove"), "model": dict(embedding_size=50)},
     # A few seconds, for checking that everything runs (tests, CI).
@@ -222,15 +215,8 @@ class SentimentTask(Task):
         }
 
     def load_checkpoint(self, path: Path, device: str) -> Loaded:
-        loaded = load_checkpoint(path, expected_kind=KIND)
-        try:
-            model = SentenceClassifier(ClassifierConfig(**{**loaded.config["model"], "backend": "fused"}))
-            vocab = Vocabulary.from_json(loaded.config["vocabulary"])
-        except (KeyError, TypeError, ValueError) as error:
-            raise CheckpointError(f"checkpoint {loaded.path} is not a complete {self.what}: its config.json lacks or garbles {error}") from None
-        load_model_weights(model, loaded)
-        model.to(choose_device(device)).eval()
-        return Loaded(model, vocab, loaded.config)
+        model, config = load_model(path, KIND, self.what, SentenceClassifier, ClassifierConfig, device, also=("vocabulary",))
+        return Loaded(model, Vocabulary.from_json(config["vocabulary"]), config)
 
     # ------------------------------------------------------------------ predict, explain, crossval
     def add_task_commands(self, verbs) -> None:

@@ -29,12 +29,11 @@ from pathlib import Path
 import torch
 
 from seqlab.data import END_OF_LINE, Vocabulary
-from seqlab.errors import ConfigError, SeqlabError
+from seqlab.errors import ConfigError, SeqlabError, check_range
 from seqlab.models import LanguageModelConfig
 from seqlab.sample import SamplingConfig, beam_search, sample
 from seqlab.tasks import frame
 from seqlab.tasks._language import LanguageTask, StreamConfig, check_prompt, held_out_nats
-from seqlab.train import TrainConfig
 
 KIND = "text-lm"
 HELD_OUT = 0.1  # the last 10% of the text
@@ -62,24 +61,21 @@ class TextDataConfig(StreamConfig):
         super().__post_init__()
         if self.level not in ("char", "word"):
             raise ConfigError("level", f"must be char or word, got {self.level!r}")
-        if not 2 <= self.max_vocab <= 10_000_000:
-            raise ConfigError("max_vocab", f"must be from 2 (<unk> and one word) to 10,000,000, got {self.max_vocab}")
-        if self.min_count < 1:
-            raise ConfigError("min_count", f"must be at least 1, got {self.min_count}")
+        check_range("max_vocab", self.max_vocab, 2, 10_000_000, " (<unk> and one word at least)")
+        check_range("min_count", self.min_count, 1, 1_000_000_000)
 
 
-@dataclass
-class TextConfig:
-    data: TextDataConfig = field(default_factory=TextDataConfig)
-    model: LanguageModelConfig = field(default_factory=lambda: LanguageModelConfig(
-        embedding_size=64, hidden_size=512, num_layers=2, cell="lstm", dropout=0.1))
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(
-        steps=1500, lr=3e-3, lr_schedule="cosine", clip_grad_norm=1.0, eval_every=250, out_dir="runs/text"))
+# The task's three sections; `seqlab text train` starts from PRESETS["default"].
+TextConfig = frame.task_config("TextConfig", TextDataConfig, LanguageModelConfig)
 
 
 PRESETS: dict[str, dict] = {
-    # Characters, sized for 30 minutes of one CPU thread.
-    "default": {},
+    # The task's recipe, under every other preset: characters, sized for 30 minutes of one
+    # CPU thread.
+    "default": {
+        "model": dict(embedding_size=64, hidden_size=512, num_layers=2, cell="lstm", dropout=0.1),
+        "train": dict(steps=1500, lr=3e-3, lr_schedule="cosine", clip_grad_norm=1.0, eval_every=250),
+    },
     # Words: a smaller vocabulary of vectors, tied to the output layer (Press & Wolf 2017).
     "word": {
         "data": dict(level="word", window=35, batch_size=32, min_count=2),

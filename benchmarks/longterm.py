@@ -29,6 +29,9 @@ import time
 
 import torch
 
+from seqlab.data.longterm import adding_batches
+from seqlab.nn.registry import CELLS
+from seqlab.tasks.gradients import adding_model, gradient_profile
 from seqlab.tasks.longterm import TABLE_GRID, LongTermConfig, _table_configs, print_table, run_table
 
 TARGET_DECAY_TANH = 1e3  # the tanh RNN's gradient falls by at least this over 100 lags
@@ -38,15 +41,11 @@ LONG_STEPS = 6000
 
 def gradient_decay(seed: int, lag: int = 100) -> dict[str, float]:
     """lag-0 over lag-`lag` gradient norm at init, per cell, as `seqlab gradients run` measures it."""
-    from seqlab.data.longterm import adding_batches
-    from seqlab.models.sequence import CELLS
-    from seqlab.tasks.gradients import adding_model, gradient_profile
-
     probe, _ = next(adding_batches(lag + 1, 16, seed + 1))
     ratios = {}
-    for cell, name in CELLS.items():
+    for cell in CELLS:
         torch.manual_seed(seed)
-        profile = gradient_profile(adding_model(name).layer, probe)
+        profile = gradient_profile(adding_model(cell).layer, probe)
         ratios[cell] = math.inf if profile[lag] == 0 else profile[0] / profile[lag]
     return ratios
 
@@ -83,7 +82,7 @@ def main() -> None:
     print("```")
     print_table(table)
     print("```")
-    print(f"\n| measure | seqlab | target | met? |\n|---|---:|---:|:---:|")
+    print("\n| measure | seqlab | target | met? |\n|---|---:|---:|:---:|")
     print(f"| wall time, {len(table)} runs, {args.jobs} at a time | {minutes:.1f} min | <= {TARGET_TABLE_MINUTES} min | "
           f"{_yes(minutes <= TARGET_TABLE_MINUTES)} |")
     print("\nEach run stops at the first evaluation (every 100 steps) that meets its bar; step caps: "

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import torch
+from sklearn.datasets import load_digits as sklearn_digits
+from sklearn.model_selection import train_test_split
 from torch import Tensor
 
 ADDING_BASELINE = 1.0 / 6.0  # MSE of always predicting 1.0, the mean of the target
@@ -125,9 +127,6 @@ def digit_permutation() -> Tensor:
 def load_digits(permuted: bool = False) -> DigitSplit:
     """scikit-learn's 8x8 digits as 64-step sequences, split 80/20 the same way every time
     (shuffled with a fixed seed, stratified by digit)."""
-    from sklearn.datasets import load_digits as sklearn_digits
-    from sklearn.model_selection import train_test_split
-
     digits = sklearn_digits()
     pixels = torch.tensor(digits.data, dtype=torch.float32) / 16.0  # (N, 64): intensities 0..16
     labels = torch.tensor(digits.target, dtype=torch.long)

@@ -26,9 +26,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from seqlab.nn.recurrent import CELL_STEPS, Recurrent
+from seqlab.nn.registry import CELLS
 
-# The gate blocks stacked in each weight_hh, in torch.nn's order (see seqlab/nn/cells).
-_GATES = {"RNN_TANH": None, "RNN_RELU": None, "LSTM": "ifgo", "GRU": "rzn"}
+# The gate blocks stacked in each weight_hh, by layer mode, in torch.nn's order (see
+# seqlab/nn/cells): None for a single block. From seqlab.nn.registry, the one table of cells.
+_GATES = {cell.mode: cell.gate_names or None for cell in CELLS.values()}
 
 LOSSES = ("last", "sum")
 

@@ -70,14 +70,40 @@ def test_prints_the_summary_and_the_paths(tmp_path, capsys):
         assert str(tmp_path / name) in out
 
 
-@pytest.mark.parametrize("option", [["--steps", "0"], ["--length", "1"], ["--steps", "x"]])
-def test_bad_input_is_one_line(tmp_path, capsys, option):
-    argv = ["gradients", "run", "--out", str(tmp_path)] + option
-    try:
-        code = main(argv)
-    except SystemExit as exit:  # argparse's own type errors exit rather than return
-        code = exit.code
-    assert code == 2
+@pytest.mark.parametrize(
+    "option,message",
+    [
+        (["--steps", "0"], "--steps must be from 1 to 100,000, got 0"),
+        (["--length", "1"], "--length must be from 2 to 2,000, got 1"),
+        (["--steps", "x"], "--steps expected a whole number, got 'x'"),
+        # Huge values: refused at once, not after hours of training.
+        (["--steps", "10000000"], "--steps must be from 1 to 100,000, got 10,000,000"),
+        (["--length", "1000000"], "--length must be from 2 to 2,000, got 1,000,000"),
+        (["--seed", "-3"], "--seed must be from 0 to 4,294,967,295, got -3"),
+    ],
+)
+def test_bad_input_is_one_line(tmp_path, capsys, option, message):
+    out = tmp_path / "out"
+    assert main(["gradients", "run", "--out", str(out)] + option) == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "error:" in err
-    assert not list(tmp_path.iterdir())  # nothing written
+    assert len(err.strip().splitlines()) == 1 and message in err
+    assert not out.exists()  # nothing written
+
+
+def test_an_out_that_is_a_file_is_one_line(tmp_path, capsys):
+    blocker = tmp_path / "taken"
+    blocker.write_text("mine\n")
+    assert main(["gradients", "run", "--out", str(blocker), "--steps", "1", "--length", "3"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "is a file; give a folder" in err
+    assert blocker.read_text() == "mine\n"
+
+
+def test_shows_progress_unless_asked_not_to(tmp_path, capsys):
+    assert main(["gradients", "run", "--out", str(tmp_path), "--steps", "2", "--length", "3"]) == 0
+    shown = capsys.readouterr()
+    assert "tanh RNN: gradients at init, 2 training steps" in shown.out
+    assert "train" in shown.err  # the trainer's bar
+    assert main(["gradients", "run", "--out", str(tmp_path), "--steps", "2", "--length", "3", "--no-progress"]) == 0
+    quiet = capsys.readouterr()
+    assert "training steps" not in quiet.out and quiet.err == ""

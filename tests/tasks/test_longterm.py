@@ -21,8 +21,11 @@ from seqlab.data.longterm import (
     digit_batches,
     load_digits,
 )
-from seqlab.models.sequence import SequenceModel, recurrent_layer
-from seqlab.tasks.longterm import TABLE_GRID, LongTermConfig, run_longterm
+from seqlab.errors import ConfigError, SeqlabError
+from seqlab.models.sequence import SequenceModel
+from seqlab.nn.registry import recurrent_layer
+from seqlab.tasks import longterm
+from seqlab.tasks.longterm import TABLE_GRID, LongTermConfig, memory_estimate, run_longterm
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -98,17 +101,17 @@ def test_irnn_starts_with_identity_recurrence_and_lstm_with_forget_bias_one():
     lstm = recurrent_layer("lstm", 2, 6)
     forget = slice(6, 12)  # gate order i, f, g, o
     assert torch.equal(lstm.bias_ih_l0[forget] + lstm.bias_hh_l0[forget], torch.ones(6))
-    with pytest.raises(ValueError, match="unknown cell"):
+    with pytest.raises(ConfigError, match="cell must be one of rnn, irnn, lstm, gru"):
         recurrent_layer("transformer", 2, 6)
 
 
 def test_chrono_lstm_spreads_its_forget_biases_up_to_the_sequence_length():
     torch.manual_seed(0)
-    lstm = recurrent_layer("lstm", 2, 64, chrono_lag=400)
+    lstm = recurrent_layer("lstm", 2, 64, init="chrono", chrono_lag=400)
     forget = (lstm.bias_ih_l0 + lstm.bias_hh_l0)[64:128]
     assert forget.min() >= 0 and forget.max() <= math.log(399) and forget.max() > math.log(100)
-    with pytest.raises(ValueError, match="chrono"):
-        recurrent_layer("gru", 2, 64, chrono_lag=400)
+    with pytest.raises(ConfigError, match="chrono"):
+        recurrent_layer("gru", 2, 64, init="chrono", chrono_lag=400)
 
 
 # ------------------------------------------------------------------------------ training
@@ -167,12 +170,16 @@ def test_table_runs_the_whole_grid_and_writes_csv_and_png(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["longterm", "adding", "--cell", "rnn", "--length", "1"], "--length must be at least 2"),
-        (["longterm", "copy", "--cell", "lstm", "--steps", "0"], "--steps must be at least 1"),
-        (["longterm", "digits", "--cell", "gru", "--length", "30"], "always 64 steps"),
-        (["longterm", "table", "--jobs", "0"], "--jobs must be at least 1"),
+        (["longterm", "adding", "--cell", "rnn", "--length", "1"], "--length must be from 2 to 10,000, got 1"),
+        (["longterm", "copy", "--cell", "lstm", "--steps", "0"], "--steps must be from 1 to 1,000,000, got 0"),
+        (["longterm", "digits", "--cell", "gru", "--length", "30"], "--length of digits is always 64 steps"),
+        (["longterm", "table", "--jobs", "0"], "--jobs must be from 1 to"),
         (["longterm", "adding", "--cell", "gru", "--init", "chrono"], "--init chrono is for the LSTM"),
-        (["longterm", "adding", "--cell", "rnn", "--hidden-size", "0"], "--hidden-size must be at least 1"),
+        (["longterm", "adding", "--cell", "lstm", "--init", "chrono", "--length", "2"], "--length must be at least 3"),
+        (["longterm", "adding", "--cell", "rnn", "--hidden-size", "0"], "--hidden-size must be from 1 to 4,096, got 0"),
+        (["longterm", "adding", "--cell", "rnn", "--lr", "-1"], "--lr must be a finite number > 0"),
+        (["longterm", "adding", "--cell", "rnn", "--lr", "nan"], "--lr must be a finite number > 0"),
+        (["longterm", "adding", "--cell", "rnn", "--seed", "-1"], "--seed must be from 0 to 4,294,967,295, got -1"),
     ],
 )
 def test_bad_values_are_one_line_errors(argv, message, capsys):
@@ -190,11 +197,86 @@ def test_bad_values_are_one_line_errors(argv, message, capsys):
     ],
 )
 def test_unknown_task_or_cell_is_a_one_line_error(argv, message, capsys):
-    with pytest.raises(SystemExit) as exit:
-        main(argv)
-    assert exit.value.code == 2
+    assert main(argv) == 2
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1
+
+
+# ------------------------------------------------------------------------------ size limits
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fail the test if a refused command gets as far as building a model or training."""
+    fail = lambda *args, **kwargs: pytest.fail("started work that should have been refused")  # noqa: E731
+    monkeypatch.setattr(longterm, "train", fail)
+    monkeypatch.setattr(longterm, "recurrent_layer", fail)
+    monkeypatch.setattr(longterm, "run_table", fail)
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["longterm", "adding", "--cell", "lstm", "--length", "1000000"], "--length must be from 2 to 10,000, got 1,000,000"),
+        (["longterm", "copy", "--cell", "gru", "--hidden-size", "100000"], "--hidden-size must be from 1 to 4,096, got 100,000"),
+        (["longterm", "digits", "--cell", "rnn", "--steps", "1000000000"], "--steps must be from 1 to 1,000,000"),
+        (["longterm", "adding", "--cell", "rnn", "--steps", "1e9"], "--steps expected a whole number, got '1e9'"),
+        (["longterm", "table", "--jobs", "1000"], "--jobs must be from 1 to"),
+        (["longterm", "table", "--scale", "1e9"], "--scale must be > 0 and at most 50"),
+        (["longterm", "table", "--scale", "0"], "--scale must be > 0"),
+        (["longterm", "table", "--scale", "nan"], "--scale must be > 0"),
+    ],
+)
+def test_a_huge_size_is_a_one_line_error_before_any_work(argv, message, capsys, no_training, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the table's default --out must not appear either
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_run_that_would_not_fit_in_memory_is_refused_before_allocation(capsys, no_training, tmp_path, monkeypatch):
+    # Within the stated limits, but T = 10,000 with 4,096 LSTM units needs ~60 GiB to train.
+    out = tmp_path / "curves"
+    argv = ["longterm", "adding", "--cell", "lstm", "--length", "10000", "--hidden-size", "4096", "--out", str(out)]
+    monkeypatch.setattr("seqlab.utils.physical_memory", lambda: 32 * 2**30)
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert "GiB of memory" in error and "use a smaller --length or --hidden-size" in error
+    assert error.count("\n") == 1
+    assert not out.exists()  # refused before --out was made
+
+
+def test_the_library_refuses_the_same_sizes(monkeypatch):
+    with pytest.raises(ConfigError, match="hidden_size must be from 1 to 4,096") as refused:
+        LongTermConfig("adding", "lstm", hidden_size=5000)
+    assert refused.value.field == "hidden_size" and isinstance(refused.value, ValueError)
+    with pytest.raises(ConfigError, match="batch_size"):
+        LongTermConfig("copy", "gru", batch_size=0)
+    with pytest.raises(ConfigError, match="steps must be a whole number"):
+        LongTermConfig("adding", "rnn", steps=1.5)
+    config = LongTermConfig("adding", "lstm", length=10_000, hidden_size=4096)
+    monkeypatch.setattr("seqlab.utils.physical_memory", lambda: 32 * 2**30)
+    with pytest.raises(SeqlabError, match="GiB of memory"):
+        run_longterm(config)
+
+
+@pytest.mark.parametrize("problem,cell", [("adding", "lstm"), ("copy", "gru"), ("digits", "irnn")])
+def test_the_memory_estimate_covers_the_weights_and_grows_with_the_sizes(problem, cell):
+    config = LongTermConfig(problem, cell, hidden_size=16)
+    setup = longterm._PROBLEM_SETUPS[problem](config)
+    parameters = sum(p.numel() for p in setup.model.parameters())
+    estimate = memory_estimate(config)
+    assert estimate >= 16 * parameters  # weights, gradients, Adam's two moments
+    assert memory_estimate(LongTermConfig(problem, cell, hidden_size=32)) > estimate
+    if problem != "digits":
+        assert memory_estimate(LongTermConfig(problem, cell, hidden_size=16, length=2 * config.length)) > estimate
+
+
+def test_the_table_reports_each_run_as_it_finishes(capsys):
+    configs = [LongTermConfig("adding", cell, length=5, steps=2, eval_every=2) for cell in ("rnn", "gru")]
+    lines = []
+    results = longterm.run_table(configs, jobs=1, report=lines.append)
+    assert [r.cell for r in results] == ["rnn", "gru"]
+    assert lines[0].startswith("[1/2] adding T=5 rnn") and lines[1].startswith("[2/2] adding T=5 gru")
 
 
 def test_an_out_that_is_a_file_fails_before_any_training(tmp_path, capsys, monkeypatch):
@@ -206,5 +288,5 @@ def test_an_out_that_is_a_file_fails_before_any_training(tmp_path, capsys, monke
     monkeypatch.setattr(longterm, "run_longterm", lambda *args, **kwargs: pytest.fail("trained before checking --out"))
     assert main(["longterm", "table", "--out", str(blocker)]) == 2
     assert main(["longterm", "copy", "--cell", "lstm", "--out", str(blocker)]) == 2
-    assert capsys.readouterr().err.count("is a file; give a directory") == 2
+    assert capsys.readouterr().err.count("is a file; give a folder") == 2
     assert blocker.read_text() == "mine\n"

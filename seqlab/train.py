@@ -140,6 +140,8 @@ class TrainConfig:
             raise ConfigError("steps", f"must be from 1 to {MAX_STEPS:,}, got {self.steps}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ConfigError("lr", f"must be a finite number > 0, got {self.lr}")
+        if not 0 <= self.seed < 2**32:  # NumPy's global generator takes no larger seed
+            raise ConfigError("seed", f"must be from 0 to 4,294,967,295, got {self.seed}")
         if not 0 <= self.warmup_steps <= MAX_STEPS:
             raise ConfigError("warmup_steps", f"must be from 0 to {MAX_STEPS:,}, got {self.warmup_steps}")
         if self.lr_schedule not in LR_SCHEDULES:

@@ -19,7 +19,8 @@ from torch import Tensor, nn
 
 from seqlab.errors import ConfigError, check_range
 from seqlab.nn.recurrent import BACKENDS
-from seqlab.models.language_model import CELLS, GATES, MAX_LAYERS, MAX_WIDTH
+from seqlab.models.language_model import CELLS, MAX_LAYERS, MAX_WIDTH
+from seqlab.nn.registry import get_cell, recurrent_layer
 
 POOLS = ("last", "max", "mean")
 
@@ -31,7 +32,7 @@ class ClassifierConfig:
     embedding_size: int = 100
     hidden_size: int = 128
     num_layers: int = 1
-    cell: str = field(default="lstm", metadata={"choices": tuple(CELLS)})
+    cell: str = field(default="lstm", metadata={"choices": CELLS})
     bidirectional: bool = False
     pool: str = field(default="last", metadata={"choices": POOLS})
     dropout: float = 0.5  # on the embeddings and on the sentence vector
@@ -60,12 +61,12 @@ class ClassifierConfig:
         """A rough upper estimate of training memory (float32): weights, gradients and Adam's
         moments, and the activations backward keeps per token."""
         directions = 2 if self.bidirectional else 1
-        gates = GATES[self.cell] * self.hidden_size
+        gates = get_cell(self.cell).gates * self.hidden_size
         parameters = self.vocab_size * self.embedding_size + directions * self.hidden_size * self.num_classes
         for layer in range(self.num_layers):
             inputs = self.embedding_size if layer == 0 else directions * self.hidden_size
             parameters += directions * (gates * (inputs + self.hidden_size) + 2 * gates)
-        per_token = self.embedding_size + self.num_layers * directions * (GATES[self.cell] + 3) * self.hidden_size
+        per_token = self.embedding_size + self.num_layers * directions * (get_cell(self.cell).gates + 3) * self.hidden_size
         return 16 * parameters + 4 * batch_size * length * per_token
 
 
@@ -74,9 +75,11 @@ class SentenceClassifier(nn.Module):
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
-        self.recurrent = CELLS[config.cell](
+        self.recurrent = recurrent_layer(
+            config.cell,
             config.embedding_size,
             config.hidden_size,
+            init="torch",
             num_layers=config.num_layers,
             dropout=config.dropout if config.num_layers > 1 else 0.0,
             bidirectional=config.bidirectional,

@@ -14,18 +14,19 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-import seqlab.nn as snn
+from seqlab.nn.registry import get_cell, recurrent_layer
 from seqlab.errors import ConfigError, check_range
 from seqlab.nn.recurrent import BACKENDS
 
-CELLS = {"lstm": snn.LSTM, "gru": snn.GRU, "rnn": snn.RNN}
+# The cells a sequence model may be built of (seqlab.nn's one registry), with torch.nn's own
+# initialisation: the IRNN is left out, since it is defined by its identity initialisation.
+CELLS = ("lstm", "gru", "rnn")
 
 
 # Upper bounds that no sensible model reaches: past them, a typo (an extra zero) would only
 # end in an allocator error after a long wait. Memory is checked separately, before training.
 MAX_WIDTH = 65536
 MAX_LAYERS = 64
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}  # weight blocks per layer
 
 
 @dataclass
@@ -34,7 +35,7 @@ class LanguageModelConfig:
     embedding_size: int = 64
     hidden_size: int = 512
     num_layers: int = 2
-    cell: str = field(default="lstm", metadata={"choices": tuple(CELLS)})
+    cell: str = field(default="lstm", metadata={"choices": CELLS})
     dropout: float = 0.0  # on the embeddings, between layers and before the output layer
     tie_weights: bool = False  # share the embedding and output matrices (Press & Wolf 2017)
     # seqlab's two interchangeable backends; "fused" trains faster
@@ -63,7 +64,7 @@ class LanguageModelConfig:
         """How many parameters the model will have, computed without building it."""
         embedding = self.vocab_size * self.embedding_size
         output = (0 if self.tie_weights else self.hidden_size * self.vocab_size) + self.vocab_size
-        gates = GATES[self.cell] * self.hidden_size
+        gates = get_cell(self.cell).gates * self.hidden_size
         recurrent = 0
         for layer in range(self.num_layers):
             inputs = self.embedding_size if layer == 0 else self.hidden_size
@@ -74,7 +75,7 @@ class LanguageModelConfig:
         """A rough upper estimate of training memory in float32: weights, gradients and Adam's
         two moments (16 bytes a parameter), and the activations backward keeps per token
         (embedding, each layer's gates, state and output, the logits and their softmax)."""
-        per_token = self.embedding_size + self.num_layers * (GATES[self.cell] + 3) * self.hidden_size + 3 * self.vocab_size
+        per_token = self.embedding_size + self.num_layers * (get_cell(self.cell).gates + 3) * self.hidden_size + 3 * self.vocab_size
         return 16 * self.parameter_count() + 4 * batch_size * window * per_token
 
 
@@ -83,9 +84,11 @@ class LanguageModel(nn.Module):
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
-        self.recurrent = CELLS[config.cell](
+        self.recurrent = recurrent_layer(
+            config.cell,
             config.embedding_size,
             config.hidden_size,
+            init="torch",
             num_layers=config.num_layers,
             dropout=config.dropout if config.num_layers > 1 else 0.0,
             batch_first=True,

@@ -70,7 +70,8 @@ SentimentConfig = frame.task_config("SentimentConfig", SentimentDataConfig, Clas
 PRESETS: dict[str, dict] = {
     # The task's recipe, under every other preset.
     "default": {
-        "train": dict(steps=1500, lr=2e-3, lr_schedule="cosine", clip_grad_norm=1.0, eval_every=300,
+        "model": dict(embedding_size=100, hidden_size=128, bidirectional=True, pool="max", dropout=0.5),
+        "train": dict(steps=1200, lr=2e-3, lr_schedule="cosine", clip_grad_norm=1.0, eval_every=200,
                       metric="val_accuracy", maximize=True),
     },
     # GloVe 6B 50d word vectors to start from (the optional extra "glove").

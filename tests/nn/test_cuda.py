@@ -19,7 +19,8 @@ from seqlab.checkpoint import load_checkpoint, save_checkpoint
 from seqlab.data import Vocabulary
 from seqlab.models import LanguageModel, LanguageModelConfig
 from seqlab.sample import SamplingConfig, sample
-from seqlab.tasks._language import language_model_loss, training_batches
+from seqlab.tasks._language import training_batches
+from seqlab.tasks.text import TASK as TEXT_TASK
 from seqlab.train import TrainConfig, train
 
 from tests.nn.test_parity import KINDS, TOLERANCE, compare, flatten_state, initial_state, make, run
@@ -123,7 +124,7 @@ def test_training_on_cuda_follows_cpu(tmp_path):
         model = LanguageModel(LanguageModelConfig(len(vocab), 8, 16, 2, backend="fused"))
         config = TrainConfig(steps=6, lr=1e-2, device=device, progress=False, eval_every=None,
                              out_dir=str(tmp_path / device))
-        result = train(model, training_batches(ids, 4, 16, True, 0), language_model_loss, config,
+        result = train(model, training_batches(ids, 4, 16, True, 0), TEXT_TASK.loss, config,
                        checkpoint_config={"kind": "char-lm", "model": model.config.to_json()})
         losses[device] = [entry["loss"] for entry in result.history]
         models[device] = (model, result.last_checkpoint)

@@ -2,12 +2,15 @@
 
 Everything about ABC text that is not the neural network:
 
-* `abc`: cut text into tunes, read header fields, the `Tune` object (shows itself in
-  Jupyter as sheet music with an audio player);
+* `abc`: cut text into tunes, read and write header fields (`header_value`,
+  `replace_field`, ...), the `Tune` object (shows itself in Jupyter as sheet music with an
+  audio player); complete a user's start headers, renumber and title generated tunes;
+* `lexer`: the syntax of a line of music, as tokens (`tokenize`);
 * `meter`: read the time in bars one character at a time; `MeterTracker` for
   meter-aware decoding;
-* `checks`: bar lengths, repeats, AABB form, music21 parse check, `validate`, and how
-  much generated music is copied from the training tunes;
+* `checks`: bar lengths, repeats, AABB form, music21 parse check, `validate`, which
+  generated tunes are kept (`rejection_reason`), and how much generated music is copied
+  from the training tunes;
 * `corpus`: the shipped irish.abc, music21's folk collections, user files; the fixed
   held-out split;
 * `render`: ABC -> MIDI (music21), MIDI -> WAV (fluidsynth, timidity or `synth`),
@@ -16,8 +19,24 @@ Everything about ABC text that is not the neural network:
 music21 and verovio are imported only when a check or a rendering needs them.
 """
 
-from .abc import Meter, Split, Tune, split_abc, split_header, split_tunes
+from .abc import (
+    FieldLine,
+    Meter,
+    Split,
+    Tune,
+    complete_headers,
+    field_lines,
+    header_fields,
+    header_value,
+    renumber,
+    replace_field,
+    split_abc,
+    split_header,
+    split_tunes,
+    tune_title,
+)
 from .checks import (
+    MIN_BARS,
     BarCheck,
     BarStatistics,
     Validation,
@@ -27,6 +46,7 @@ from .checks import (
     copied_bar_fraction,
     has_aabb,
     parse_error,
+    rejection_reason,
     repeat_problems,
     validate,
 )
@@ -39,6 +59,7 @@ from .corpus import (
     read_abc_file,
 )
 from .errors import MusicError
+from .lexer import Token, tokenize
 from .meter import Bar, MeterTracker, bars_of
 from .render import (
     Rendering,
@@ -57,11 +78,14 @@ __all__ = [
     "BarCheck",
     "BarStatistics",
     "Corpus",
+    "FieldLine",
+    "MIN_BARS",
     "Meter",
     "MeterTracker",
     "MusicError",
     "Rendering",
     "Split",
+    "Token",
     "Tune",
     "Validation",
     "abc_to_midi",
@@ -72,10 +96,14 @@ __all__ = [
     "bar_statistics",
     "bar_texts",
     "bars_of",
+    "complete_headers",
     "copied_bar_fraction",
     "corpus_names",
+    "field_lines",
     "find_synthesizer",
     "has_aabb",
+    "header_fields",
+    "header_value",
     "held_out_indices",
     "held_out_split",
     "load_corpus",
@@ -83,10 +111,15 @@ __all__ = [
     "parse_error",
     "plays",
     "read_abc_file",
+    "rejection_reason",
     "render_tunes",
+    "renumber",
     "repeat_problems",
+    "replace_field",
     "split_abc",
     "split_header",
     "split_tunes",
+    "tokenize",
+    "tune_title",
     "validate",
 ]

@@ -1,8 +1,12 @@
-"""ABC notation as text: cutting a file into tunes, reading header fields, the `Tune` object.
+"""ABC notation as text: cutting a file into tunes, reading and writing header fields, the
+`Tune` object.
 
 ABC (https://abcnotation.com/wiki/abc:standard:v2.1) writes a tune as header lines
 (`X:` number, `T:` title, `M:` meter, `L:` unit note length, `K:` key, which ends the header)
 followed by the music. A file holds tunes separated by blank lines.
+
+Every reader of header fields goes through the accessors here (`header_fields`,
+`header_value`, `field_lines`, `replace_field`); the music itself is read by `lexer.py`.
 
 Nothing here imports music21 or verovio: they are slow to import and only the rendering
 and parse checks need them (see `render.py` and `checks.py`).
@@ -30,6 +34,57 @@ def normalize_newlines(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- header fields
+
+
+class FieldLine(NamedTuple):
+    """A line of a text that is a field: where it is, its letter and its value."""
+
+    index: int  # the line's index in text.split("\n")
+    letter: str
+    value: str  # without the spaces around it
+
+
+def field_letter(line: str) -> str | None:
+    """The letter of a field line (`T:Title` -> `T`), None for any other line."""
+    match = FIELD_LINE.match(line)
+    return match.group(1) if match is not None else None
+
+
+def field_lines(text: str) -> list[FieldLine]:
+    """Every field line of `text`, header and body alike, in order.
+
+    Lines are cut at LF only, so that `index` points into `text.split("\n")`.
+    """
+    found = []
+    for index, line in enumerate(text.split("\n")):
+        match = FIELD_LINE.match(line)
+        if match is not None:
+            found.append(FieldLine(index, match.group(1), match.group(2).strip()))
+    return found
+
+
+def field_value(fields, letter: str) -> str | None:
+    """The first value of field `letter` among `(letter, value)` pairs, None when absent."""
+    return next((value for name, value in fields if name == letter), None)
+
+
+def header_fields(tune: str) -> list[tuple[str, str]]:
+    """The `(letter, value)` pairs of the tune's header, up to and including `K:`."""
+    return split_header(tune)[0]
+
+
+def header_value(tune: str, letter: str) -> str | None:
+    """The first value of header field `letter` (`header_value(tune, "K")`), or None."""
+    return field_value(header_fields(tune), letter)
+
+
+def replace_field(text: str, letter: str, value: str) -> str:
+    """`text` with every `letter:` field line made `letter:value`; other lines unchanged."""
+    lines = text.split("\n")
+    for field in field_lines(text):
+        if field.letter == letter:
+            lines[field.index] = f"{letter}:{value}"
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -114,7 +169,7 @@ def split_abc(text: str) -> Split:
     tunes: list[str] = []
     skipped = 0
     for block in _blocks(normalize_newlines(text)):
-        starts = [i for i, line in enumerate(block) if line.startswith("X:")]
+        starts = [i for i, line in enumerate(block) if field_letter(line) == "X"]
         if not starts:
             if tunes and not has_music(tunes[-1]) and has_music("K:\n" + "\n".join(block)):
                 tunes[-1] = tunes[-1] + "\n" + "\n".join(block)
@@ -123,7 +178,7 @@ def split_abc(text: str) -> Split:
             continue
         for start, end in zip(starts, starts[1:] + [len(block)]):
             chunk = block[start:end]
-            if any(line.startswith("K:") for line in chunk):
+            if any(field_letter(line) == "K" for line in chunk):
                 tunes.append("\n".join(chunk))
             else:
                 skipped += 1
@@ -175,9 +230,48 @@ def has_music(tune_text: str) -> bool:
     _, body = split_header(tune_text)
     for line in body.split("\n"):
         stripped = line.strip()
-        if stripped and not stripped.startswith("%") and not FIELD_LINE.match(stripped):
+        if stripped and not stripped.startswith("%") and field_letter(stripped) is None:
             return True
     return False
+
+
+# --------------------------------------------------------------------------- generated tunes
+
+# A K: line that names only a tonic, maybe minor: "K:D", "K:Em", "K: F#m".
+_BARE_KEY = re.compile(r"K:\s*([A-G][#b]?)(m?)\s*")
+
+
+def complete_headers(start: str) -> str:
+    """Write a user's start the way the corpus writes its headers, so the model reads what
+    it learned: add the L: line it implies (ABC 2.1's default for its M:; a tune needs L:
+    to pass the checks) before the K: line, and spell a bare key out ("K:D" -> "K:D Major",
+    "K:Em" -> "K:E Minor"), or the model would go on writing the mode on the next line.
+
+    `start` is a few header lines; every field line counts, wherever it stands.
+    """
+    lines = start.split("\n")
+    for index, line in enumerate(lines):
+        bare = _BARE_KEY.fullmatch(line)
+        if bare:
+            lines[index] = f"K:{bare[1]} {'Minor' if bare[2] else 'Major'}"
+    fields = field_lines("\n".join(lines))
+    if not any(field.letter == "L" for field in fields):
+        meter = next((field.value for field in fields if field.letter == "M"), None)
+        unit = default_unit_length(parse_meter(meter) if meter else None)
+        keys = [field.index for field in fields if field.letter == "K"]
+        at = keys[0] if keys else len(lines)
+        lines = lines[:at] + [f"L:{unit.numerator}/{unit.denominator}"] + lines[at:]
+    return "\n".join(lines)
+
+
+def renumber(tune: str, number: int) -> str:
+    """The tune with its `X:` line (every one, should there be more) saying `number`."""
+    return replace_field(tune, "X", str(number))
+
+
+def tune_title(tune: str) -> str:
+    """The tune's title: the value of its first `T:` line, "" when it has none."""
+    return next((field.value for field in field_lines(tune) if field.letter == "T"), "")
 
 
 # --------------------------------------------------------------------------- Tune
@@ -197,10 +291,7 @@ class Tune:
 
     def header(self, letter: str) -> str | None:
         """The first value of header field `letter`, or None when absent."""
-        for name, value in self.fields:
-            if name == letter:
-                return value
-        return None
+        return field_value(self.fields, letter)
 
     @property
     def number(self) -> str | None:

@@ -9,6 +9,8 @@ The checks the issue "Music generation" asks for, each usable on its own:
 * `parse_error(tune)`: music21's ABC reader accepts it and finds notes (the step before
   MIDI; music21 is imported only here, on first use, because it is slow to import);
 * `validate(tune)`: all of the above and the required headers, with reasons;
+* `rejection_reason(tune)`: why a generated tune is not kept (it fails `validate`, or it
+  is too short to be a tune);
 * `copied_bar_fraction(generated, training)`: how much of the generated music is copied;
 * `bar_statistics(tunes)`: the corpus-level bar figures.
 """
@@ -23,7 +25,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Iterable, Sequence
 
-from .abc import REQUIRED_HEADERS, Tune, parse_meter, parse_unit_length, split_header
+from .abc import (
+    REQUIRED_HEADERS,
+    Tune,
+    field_value,
+    header_fields,
+    header_value,
+    parse_meter,
+    parse_unit_length,
+)
 from .errors import MusicError
 from .meter import Bar, read_abc
 
@@ -105,8 +115,7 @@ def _bar_check(reader, text: str) -> BarCheck:
         for bar in section[1:-1]
         if bar.checkable and bar.expected is not None
     )
-    fields, _ = split_header(text)
-    unit_text = next((value for letter, value in fields if letter == "L"), None)
+    unit_text = header_value(text, "L")
     try:
         unit = parse_unit_length(unit_text) if unit_text is not None else None
     except MusicError:
@@ -276,7 +285,7 @@ def validate(tune, check_parse: bool = True) -> Validation:
     text = _text(tune)
     reasons: list[str] = []
 
-    fields, body = split_header(text)
+    fields = header_fields(text)
     present = {letter for letter, _ in fields}
     missing = tuple(letter for letter in REQUIRED_HEADERS if letter not in present)
     if missing:
@@ -286,7 +295,7 @@ def validate(tune, check_parse: bool = True) -> Validation:
             + ", ".join(f"{m}:" for m in missing)
         )
     for letter, parse in (("M", parse_meter), ("L", parse_unit_length)):
-        value = next((v for name, v in fields if name == letter), None)
+        value = field_value(fields, letter)
         if value is not None:
             try:
                 parse(value)
@@ -333,6 +342,24 @@ def validate(tune, check_parse: bool = True) -> Validation:
         aabb=_repeat_count(reader.events) == 2,
         reasons=tuple(reasons),
     )
+
+
+# --------------------------------------------------------------------------- generated tunes
+
+MIN_BARS = 8  # the shortest tune of irish.abc has 8 bars; a 2-bar "tune" is a fragment
+
+
+def rejection_reason(tune) -> str | None:
+    """Why a generated tune is not kept (the first reason), or None to keep it: the policy
+    of `seqlab music generate`. A tune is kept when it passes `validate` (music21 included)
+    and has at least MIN_BARS bars."""
+    verdict = validate(tune)
+    if not verdict.valid:
+        return verdict.reasons[0]
+    bars = len(bar_check(tune).bars)
+    if bars < MIN_BARS:
+        return f"too short: {bars} bars (a tune has at least {MIN_BARS})"
+    return None
 
 
 # --------------------------------------------------------------------------- copying

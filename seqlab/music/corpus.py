@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from .abc import has_music, parse_meter, parse_unit_length, split_abc, split_header
+from .abc import (
+    has_music,
+    header_fields,
+    header_value,
+    parse_meter,
+    parse_unit_length,
+    split_abc,
+    split_header,
+)
 from .errors import MusicError
 
 DEFAULT_CORPUS = "irish"
@@ -136,13 +144,17 @@ def extra_training_tunes(sources: list[str], held_out: list[str]) -> tuple[list[
 
 
 def _title_key(tune: str) -> str:
-    fields, _ = split_header(tune)
-    title = next((value for letter, value in fields if letter == "T"), "")
+    title = header_value(tune, "T") or ""
     return re.sub(r"[^a-z0-9]", "", title.lower().removeprefix("the "))
 
 
 def _opening_key(tune: str, notes: int = 24) -> str:
-    """The first notes' letters, without octave marks, accidentals, rhythm or bar lines."""
+    """The first notes' letters, without octave marks, accidentals, rhythm or bar lines.
+
+    A rough key on purpose, not `lexer.tokenize`: it also counts letters in field and
+    comment lines, and its quotes and grace notes may span lines. Changing it would
+    change which extra tunes are dropped, and so the training data of existing runs.
+    """
     _, body = split_header(tune)
     body = re.sub(r'"[^"]*"|![^!\n]*!|\{[^}]*\}', "", body)  # chord symbols, decorations, grace notes
     letters = re.findall(r"[A-Ga-g]", body)
@@ -224,8 +236,7 @@ def _from_text(text: str, source: str, files: list[str]) -> Corpus:
 
 def _usable(tune: str) -> bool:
     """Headers that can be read and some notes: what a model can learn from."""
-    fields, _ = split_header(tune)
-    for letter, value in fields:
+    for letter, value in header_fields(tune):
         try:
             if letter == "M":
                 parse_meter(value)

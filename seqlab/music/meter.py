@@ -8,6 +8,11 @@ One reader serves two masters, so they cannot disagree:
   character, whether it would break a bar: meter-aware decoding (issue "Music generation":
   mask the tokens that would overflow the bar or close it early).
 
+The reader takes one character at a time, so that the tracker can ask about every
+candidate next character cheaply; it therefore keeps its own state machine instead of
+calling `lexer.tokenize`, but what each character is (note letter, accidental, bar line
+token, ...) it takes from `lexer`, the one definition of ABC's syntax.
+
 Durations are fractions of a whole note. A note's length is the unit note length `L:`
 times its written length (`A2`, `A/`, `A3/2`, `A//`), times a tuplet ratio (`(3abc`: three
 in the time of two) and a broken-rhythm factor (`A>B`: A is dotted, B halved). A chord
@@ -38,7 +43,6 @@ tune). Free meter (`M:none`, or no `M:`) is never checked.
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
@@ -46,24 +50,27 @@ from typing import Sequence
 from .abc import FIELD_LINE, Meter, default_unit_length, parse_meter, parse_unit_length
 from .errors import MusicError
 
-NOTE_LETTERS = frozenset("ABCDEFGabcdefg")
-RESTS = frozenset("zx")  # z is a rest, x an invisible rest: both take time
-ACCIDENTALS = frozenset("^=_")
-DIGITS = frozenset("0123456789")
-# Single-letter decorations ABC 2.1 predefines (~ and . are handled as symbols), and y,
-# the spacer. Other letters in the music are errors unless a U: field defines them.
-DECORATION_LETTERS = frozenset("HLMOPSTuvy")
-# Fields that may appear inline, as [K:G] (ABC 2.1, section 3).
-INLINE_FIELD_LETTERS = frozenset("IKLMmNPQRrUVWw")
+# What each character is comes from the lexer, the one definition of ABC's syntax; this
+# reader only adds what the characters mean for time.
+from .lexer import (
+    ACCIDENTALS,
+    BARLINE_PATTERN,
+    DECORATION_LETTERS,
+    DIGITS,
+    ENDING_CHARACTERS,
+    INLINE_FIELD_LETTERS,
+    MULTI_MEASURE_REST,
+    NOTE_LETTERS,
+    OCTAVE_MARKS,
+    RESTS,
+)
+
 # Field lines in the body that start a new section (see the module docstring).
 SECTION_FIELDS = frozenset("KMLPT")
 
 # The shortest note the decoder plans for: 1/8 of the unit (a 64th note when L:1/8). A
 # note letter is allowed while at least this much time is left in the bar.
 MAX_DIVISION = 8
-
-# Bar line tokens ABC knows: optional colons, one or more |, an optional ] or leading [.
-_BARLINE = re.compile(r":*\[?\|+\]?:*|:{2,}")
 
 # Triplets and friends: (p means p notes in the time of q (ABC 2.1, section 4.13). For
 # 5, 7 and 9, q is 3 in compound meter and 2 otherwise (None below).
@@ -274,7 +281,7 @@ class AbcReader:
                 return
             if self.owe_boundary:
                 self._break_rule()  # the short bar before needed a field line here
-            if letter == "Z":  # held back in case it was a Z: field
+            if letter == MULTI_MEASURE_REST:  # held back in case it was a Z: field
                 self._multimeasure_rest()
                 self._rest_count(ch)
                 return
@@ -300,7 +307,7 @@ class AbcReader:
             if self.pend is not None and self.pend_phase == "acc":
                 return  # a double sharp or flat
             self._start_note(ch)
-        elif ch in ",'":
+        elif ch in OCTAVE_MARKS:
             if self.pend is None or self.pend_phase != "pitch":
                 self._problem(f"octave mark {ch!r} not right after a note")
         elif ch in DIGITS or ch == "/":
@@ -324,7 +331,7 @@ class AbcReader:
             self.token = ""
         elif ch in "<>":
             self._broken_rhythm(ch)
-        elif ch == "Z":
+        elif ch == MULTI_MEASURE_REST:
             if self.line_pos == 0:
                 self.line_letter = ch  # a Z: field line, or a rest: the next character says
             else:
@@ -369,7 +376,7 @@ class AbcReader:
             letter, self.line_letter = self.line_letter, None
             if self.owe_boundary and letter not in NOTE_LETTERS:
                 self._break_rule()  # a lone letter on a line is not the field line we needed
-            if letter == "Z":
+            if letter == MULTI_MEASURE_REST:
                 self._multimeasure_rest()
                 self.mode = "music"
             elif (
@@ -605,7 +612,7 @@ class AbcReader:
     def _finish_barline(self) -> None:
         token, self.token = self.token, ""
         self.mode = "music"
-        if not _BARLINE.fullmatch(token):
+        if not BARLINE_PATTERN.fullmatch(token):
             self._problem(f"malformed bar line {token!r}")
         self._event("barline", token)
         if token != "|":
@@ -617,7 +624,7 @@ class AbcReader:
         self._event("boundary")
 
     def _ending(self, ch: str) -> None:
-        if ch in DIGITS or ch in ",-":
+        if ch in ENDING_CHARACTERS:
             self.token += ch
             return
         token, self.token = self.token, ""
@@ -889,7 +896,7 @@ def _char_class(ch: str) -> str:
         return "A"
     if ch in INLINE_FIELD_LETTERS:
         return "K"
-    if ch.isalpha() and ch not in RESTS and ch != "Z":
+    if ch.isalpha() and ch not in RESTS and ch != MULTI_MEASURE_REST:
         return "H"
     return ch
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from .abc import split_header
+from .abc import field_value, header_value, split_header
 from .errors import MusicError
 from .meter import read_abc
 from .synth import SAMPLE_RATE, midi_file_to_wav
@@ -239,10 +239,10 @@ def svg_problem(abc: str) -> str | None:
     """Why a tune must not go to verovio (None when it may). These are the kinds of text
     seen to crash verovio 6.4.1: no or an empty K: field, and syntax the reader rejects."""
     fields, body = split_header(abc)
-    key = next((value for letter, value in fields if letter == "K"), None)
+    key = field_value(fields, "K")
     if key is None or not key.strip():
         return "no key (K:) to engrave with"
-    if not any(letter == "X" for letter, _ in fields):
+    if field_value(fields, "X") is None:
         return "no X: line"
     problems = read_abc(abc).problems
     if problems:
@@ -391,7 +391,7 @@ def tune_html(abc: str, synth: str = "auto", sample_rate: int = 16000) -> str:
     The SVG is inlined and the WAV embedded as base64, so the notebook keeps them. When
     a step fails the tune's text and the reason are shown instead of that step.
     """
-    title = next((value for letter, value in split_header(abc)[0] if letter == "T"), "")
+    title = header_value(abc, "T") or ""
     parts = [
         f"<div class='seqlab-tune'><b>{html.escape(title)}</b>"
         if title

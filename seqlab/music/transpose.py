@@ -34,10 +34,12 @@ old-style `+CEG+` chords.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from . import lexer
 from .abc import FIELD_LINE, normalize_newlines
 from .errors import MusicError
 
@@ -75,10 +77,6 @@ SYMBOL_TEXT = {alteration: text for text, alteration in SYMBOL_ACCIDENTALS.items
 _KEY_VALUE = re.compile(
     r"\s*(?P<tonic>[A-G][#b]?)\s*(?P<mode>[A-Za-z]*)(?:\s+[A-Za-z]+=\S+)*\s*"
 )
-# A note: an optional accidental, a letter, octave marks.
-_NOTE = re.compile(r"(\^\^|\^|__|_|=)?([A-Ga-g])([,']*)")
-# An inline field such as [K:D] or [M:3/4].
-_INLINE_FIELD = re.compile(r"\[([A-Za-z]):([^\]\n]*)\]")
 # A chord symbol: root, quality (7, m7b5, maj7, sus4, dim, +, ...), optional bass note.
 # Quoted text that does not match (D.C., Fine, "Coda") is left alone. The bass may be
 # lower case and followed by more of the quality, as the Nottingham dataset writes
@@ -88,9 +86,6 @@ _CHORD_SYMBOL = re.compile(
     rf"(?P<root>[A-G])(?P<root_acc>[#b]?)(?P<quality>{_QUALITY})"
     rf"(?:/(?P<bass>[A-Ga-g])(?P<bass_acc>[#b]?)(?P<tail>{_QUALITY}))?"
 )
-# Quoted text starting with one of these is an annotation placed by the text (ABC 2.1,
-# section 4.19), not a chord symbol.
-ANNOTATION_STARTS = "^_<>@"
 # What an old-style (ABC 2.0) chord `+CEG+` may hold; decorations `+trill+` hold words.
 _OLD_CHORD = re.compile(r"[A-Ga-g^_=,'/0-9 ]+")
 
@@ -281,65 +276,56 @@ def _transpose_body_line(line: str, shift: Shift) -> str:
 def _transpose_music(line: str, shift: Shift) -> str:
     """A line of music with its notes, chord symbols and inline key changes moved.
 
-    Read left to right; comments, quoted text, decorations and inline fields are taken
-    whole, so the letters inside them are never read as notes.
+    Read token by token (`lexer.tokenize`): comments, quoted text, decorations and inline
+    fields are tokens of their own, so the letters inside them are never read as notes.
     """
     out: list[str] = []
     closers: list[str] = []  # the brackets still open: "]" for a chord, "}" for grace notes
-    pos = 0
-    while pos < len(line):
-        ch = line[pos]
-        if ch == "%":  # a comment runs to the end of the line
-            out.append(line[pos:])
-            break
-        if ch in "\"!+":
-            token = _delimited(line, pos)
-            out.append(_transpose_delimited(token, shift))
-            pos += len(token)
-        elif ch == "[":
-            token, length = _bracket_token(line, pos, shift, closers)
-            out.append(token)
-            pos += length
-        elif ch == "{":
+    for token in lexer.tokenize(line):
+        kind, text = token.kind, token.text
+        if kind == lexer.NOTE:
+            out.append(_transpose_note(text, shift))
+        elif kind == lexer.CHORD_SYMBOL:
+            out.append('"' + _transpose_chord_symbol(text[1:-1], shift) + '"')
+        elif kind == lexer.DECORATION:
+            _check_decoration(text)
+            out.append(text)
+        elif kind == lexer.INLINE_FIELD:
+            out.append(_transpose_inline_field(text, shift))
+        elif kind == lexer.STRAY:
+            # A lone `!` is the old (ABC 2.0) line-break mark irish.abc uses: kept.
+            if text in lexer.ACCIDENTALS:
+                raise MusicError(f"accidental {text!r} not followed by a note")
+            if text != "!":
+                raise MusicError(f"{text!r} not closed on its line")
+            out.append(text)
+        elif kind == lexer.CHORD_OPEN:
+            if "]" in closers:
+                raise MusicError("a chord inside a chord")
+            closers.append("]")
+            out.append(text)
+        elif kind == lexer.GRACE_OPEN:
             if "}" in closers:
                 raise MusicError("grace notes inside grace notes")
             closers.append("}")
-            out.append(ch)
-            pos += 1
-        elif ch in "]}":
-            _close(ch, closers, out)
-            out.append(ch)
-            pos += 1
-        elif ch in NOTE_ACCIDENTALS or ch in "ABCDEFGabcdefg":
-            match = _NOTE.match(line, pos)
-            if match is None:
-                raise MusicError(f"accidental {ch!r} not followed by a note")
-            out.append(_transpose_note(match, shift))
-            pos = match.end()
+            out.append(text)
+        elif kind in (lexer.CHORD_CLOSE, lexer.GRACE_CLOSE):
+            _close(text, closers, after_bar_line=False)
+            out.append(text)
+        elif kind == lexer.BARLINE and "]" in text:
+            # The `]` of `|]` ends a bar line, but inside a chord it closes the chord.
+            _close("]", closers, after_bar_line=True)
+            out.append(text)
         else:
-            # Bar lines, lengths, rests, ties, slurs, tuplets, spaces, decoration letters.
-            out.append(ch)
-            pos += 1
+            # Bar lines, lengths, rests, ties, slurs, tuplets, spaces, annotations, comments.
+            out.append(text)
     if closers:
         raise MusicError(f"a chord or grace notes left open (no {closers[-1]!r}) at line end")
     return "".join(out)
 
 
-def _delimited(line: str, pos: int) -> str:
-    """The quoted text, `!decoration!` or `+decoration+` starting at `pos`, delimiters
-    included. A lone `!` with no partner on the line is the old (ABC 2.0) line-break mark
-    irish.abc uses: it is returned alone."""
-    opener = line[pos]
-    end = line.find(opener, pos + 1)
-    if end < 0:
-        if opener == "!":
-            return opener
-        raise MusicError(f"{opener!r} not closed on its line")
-    return line[pos : end + 1]
-
-
-def _transpose_delimited(token: str, shift: Shift) -> str:
-    """Quoted text gets its chord symbol moved; decorations stay as they are."""
+def _check_decoration(token: str) -> None:
+    """Refuse decorations that may be music written in another way."""
     inner = token[1:-1]
     if token[0] == "+" and _OLD_CHORD.fullmatch(inner):
         # `+CEG+` is a chord in ABC 2.0 and a decoration in 2.1; music21 reads its
@@ -349,14 +335,11 @@ def _transpose_delimited(token: str, shift: Shift) -> str:
         # Decoration names hold no spaces or bar lines: these are two of the old `!`
         # line-break marks with music between them, which we would otherwise skip.
         raise MusicError(f"{token[:20]!r} is music between '!' marks, or a decoration")
-    if token[0] != '"' or len(token) < 2:
-        return token
-    return '"' + _transpose_chord_symbol(inner, shift) + '"'
 
 
 def _transpose_chord_symbol(text: str, shift: Shift) -> str:
     """A chord symbol (`G`, `Am7`, `D/F#`) with root and bass moved; other text unchanged."""
-    if not text or text[0] in ANNOTATION_STARTS:
+    if not text:
         return text
     match = _CHORD_SYMBOL.fullmatch(text)
     if match is None:
@@ -383,47 +366,42 @@ def _transpose_symbol_note(letter: str, accidental: str, shift: Shift) -> str:
     return (new_letter if letter.isupper() else new_letter.lower()) + SYMBOL_TEXT[alteration]
 
 
-def _bracket_token(line: str, pos: int, shift: Shift, closers: list[str]) -> tuple[str, int]:
-    """What `[` at `pos` starts, as (text to write, characters read): an inline field
-    (whole, a K: one moved), or `[` alone for a chord (noted in `closers`), a variant
-    ending `[1` or a bar line `[|`."""
-    field = _INLINE_FIELD.match(line, pos)
-    if field is not None:
-        letter, value = field.groups()
-        if letter == "K":  # a key change: [M:3/4], [L:1/16], [P:B], ... have nothing to move
-            return f"[K:{transpose_key_value(value, shift)}]", len(field.group(0))
-        return field.group(0), len(field.group(0))
-    following = line[pos + 1 : pos + 2]
-    if not (following.isdigit() or following == "|"):
-        if "]" in closers:
-            raise MusicError("a chord inside a chord")
-        closers.append("]")
-    return "[", 1
+def _transpose_inline_field(token: str, shift: Shift) -> str:
+    """An inline field: a key change [K:..] moved; [M:3/4], [L:1/16], [P:B], ... kept."""
+    field = lexer.INLINE_FIELD_PATTERN.fullmatch(token)
+    if field.group("field_letter") != "K":
+        return token
+    return f"[K:{transpose_key_value(field.group('field_value'), shift)}]"
 
 
-def _close(ch: str, closers: list[str], out: list[str]) -> None:
+def _close(ch: str, closers: list[str], after_bar_line: bool) -> None:
     """Check a `]` or `}`: it closes the innermost open bracket, or `]` ends a bar line."""
     if closers and closers[-1] == ch:
         closers.pop()
-    elif ch == "]" and not closers and out and out[-1].endswith("|"):
+    elif ch == "]" and not closers and after_bar_line:
         pass  # the end of a `|]` bar line
     else:
         raise MusicError(f"{ch!r} closes nothing")
 
 
-def _transpose_note(match: re.Match, shift: Shift) -> str:
-    """One note (accidental, letter, octave marks) moved by `shift`."""
-    accidental, letter, octave_marks = match.groups()
+# Tunes repeat a few dozen note spellings over and over: remember what each became (an
+# error is raised again each time, as exceptions are not cached).
+@functools.lru_cache(maxsize=4096)
+def _transpose_note(token: str, shift: Shift) -> str:
+    """One note (accidental, letter, octave marks, length) moved by `shift`."""
+    note = lexer.NOTE_PATTERN.fullmatch(token)
+    accidental, letter, octave_marks = note.group("accidental", "letter", "octave")
     degree = LETTERS.index(letter.upper()) + (7 if letter.islower() else 0)
     degree += 7 * (octave_marks.count("'") - octave_marks.count(","))
     if accidental is None:
         # The key signature (or an accidental earlier in the bar) does the work on both
         # sides: only the letter and octave move.
-        return _note_name(degree + shift.steps)
+        return _note_name(degree + shift.steps) + note.group("note_length")
     new_degree, alteration = shift.respell(degree, NOTE_ACCIDENTALS[accidental])
     if alteration not in ACCIDENTAL_TEXT:
-        raise MusicError(f"note {match.group(0)!r} would need more than a double sharp or flat")
-    return ACCIDENTAL_TEXT[alteration] + _note_name(new_degree)
+        pitch = token[: note.start("note_length")]
+        raise MusicError(f"note {pitch!r} would need more than a double sharp or flat")
+    return ACCIDENTAL_TEXT[alteration] + _note_name(new_degree) + note.group("note_length")
 
 
 def _note_name(degree: int) -> str:

@@ -4,7 +4,19 @@ from fractions import Fraction
 
 import pytest
 
-from seqlab.music import MusicError, Tune, split_abc, split_tunes
+from seqlab.music import (
+    MusicError,
+    Tune,
+    complete_headers,
+    field_lines,
+    header_fields,
+    header_value,
+    renumber,
+    replace_field,
+    split_abc,
+    split_tunes,
+    tune_title,
+)
 from seqlab.music.abc import default_unit_length, parse_meter, parse_unit_length, split_header
 
 TUNE_1 = "X:1\nT:One\nM:C\nL:1/8\nK:G\nGABc d2e2|f4 g4|]"
@@ -118,3 +130,64 @@ def test_tune_object():
     assert tune.body == "DFA dAF|D3 D3|]"
     assert "Two" in repr(tune)
     assert Tune("X:1\nT:No L\nM:2/4\nK:C\nC4|").unit_length == Fraction(1, 16)
+
+
+# --------------------------------------------------------------------------- header accessor
+
+HEADED = "X:1\nT: Title \n% a comment\nM:6/8\nK:D Major\nDFA|\nT:Part two\nK:G\nGBd|"
+
+
+def test_header_fields_and_values():
+    assert header_fields(HEADED) == [("X", "1"), ("T", "Title"), ("M", "6/8"), ("K", "D Major")]
+    assert header_value(HEADED, "K") == "D Major"  # the header's, not the key change's
+    assert header_value(HEADED, "L") is None
+
+
+def test_field_lines_cover_header_and_body():
+    assert [(f.index, f.letter, f.value) for f in field_lines(HEADED)] == [
+        (0, "X", "1"),
+        (1, "T", "Title"),
+        (3, "M", "6/8"),
+        (4, "K", "D Major"),
+        (6, "T", "Part two"),
+        (7, "K", "G"),
+    ]
+
+
+def test_replace_field():
+    assert replace_field(HEADED, "M", "3/4").split("\n")[3] == "M:3/4"
+    assert replace_field(HEADED, "Q", "1/4=120") == HEADED  # no such field: unchanged
+
+
+# --------------------------------------------------------------------------- generated tunes
+
+
+@pytest.mark.parametrize(
+    "start, expected",
+    [
+        ("M:6/8\nK:D", "M:6/8\nL:1/8\nK:D Major"),
+        ("M:2/4\nK:Em", "M:2/4\nL:1/16\nK:E Minor"),
+        ("M:C|\nL:1/4\nK:G Mixolydian", "M:C|\nL:1/4\nK:G Mixolydian"),
+        ("T:Mine\nK: F#m ", "T:Mine\nL:1/8\nK:F# Minor"),  # no M: -> an eighth
+        ("M:3/4", "M:3/4\nL:1/8"),  # no K: -> L: goes last
+        ("K:Bb\nM:2/4", "L:1/16\nK:Bb Major\nM:2/4"),  # M: after K: still sets L:
+    ],
+)
+def test_complete_headers(start, expected):
+    assert complete_headers(start) == expected
+
+
+def test_complete_headers_with_a_bad_meter():
+    with pytest.raises(MusicError, match="bad M: field"):
+        complete_headers("M:6/0\nK:D")
+
+
+def test_renumber():
+    assert renumber(TUNE_2, 7) == TUNE_2.replace("X:2", "X:7")
+    assert renumber("T:no number\nK:C\nC|", 3) == "T:no number\nK:C\nC|"
+
+
+def test_tune_title():
+    assert tune_title(TUNE_1) == "One"
+    assert tune_title(HEADED) == "Title"
+    assert tune_title("X:1\nK:C\nC|") == ""

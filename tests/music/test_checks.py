@@ -3,11 +3,13 @@
 import pytest
 
 from seqlab.music import (
+    MIN_BARS,
     bar_texts,
     copied_bar_fraction,
     has_aabb,
     load_corpus,
     parse_error,
+    rejection_reason,
     repeat_problems,
     validate,
 )
@@ -151,3 +153,22 @@ def test_copied_bar_fraction():
 def test_training_tunes_copy_themselves(irish):
     assert copied_bar_fraction(irish[:5], irish[:5]) > 0.95
     assert copied_bar_fraction(irish[:5], irish[5:50]) < 0.5
+
+
+# --------------------------------------------------------------------------- generated tunes
+
+
+def test_rejection_reason_keeps_valid_tunes_of_eight_bars_or_more():
+    assert rejection_reason(GOOD) is None  # 8 bars and two pickups: 10 bars
+
+
+def test_rejection_reason_is_validates_first_reason():
+    broken = tune("B2c2 d2e2|f2g2 a2|b2c'2 d'4|]")
+    assert rejection_reason(broken) == validate(broken).reasons[0]
+    assert rejection_reason(GOOD.replace("T:test\n", "")) == "missing header T:"
+
+
+def test_rejection_reason_refuses_fragments():
+    short = tune("|:B2c2 d2e2|f2g2 a2b2:|")
+    assert validate(short).valid
+    assert rejection_reason(short) == f"too short: 2 bars (a tune has at least {MIN_BARS})"

@@ -11,51 +11,35 @@ its real steps ("max", "mean").
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqlab.errors import ConfigError, check_range
-from seqlab.nn.recurrent import BACKENDS
-from seqlab.models.language_model import CELLS, MAX_LAYERS, MAX_WIDTH
-from seqlab.nn.registry import get_cell, recurrent_layer
+from seqlab.errors import ConfigError
+from seqlab.models.language_model import RecurrentModelConfig
+from seqlab.nn.registry import get_cell
 
 POOLS = ("last", "max", "mean")
 
 
 @dataclass
-class ClassifierConfig:
-    vocab_size: int = field(default=0, metadata={"set_by_task": True})  # 0 until a vocabulary fills it in
+class ClassifierConfig(RecurrentModelConfig):
     num_classes: int = field(default=2, metadata={"set_by_task": True})
     embedding_size: int = 100
     hidden_size: int = 128
     num_layers: int = 1
-    cell: str = field(default="lstm", metadata={"choices": CELLS})
+    dropout: float = 0.5  # on the embeddings and on the sentence vector
     bidirectional: bool = False
     pool: str = field(default="last", metadata={"choices": POOLS})
-    dropout: float = 0.5  # on the embeddings and on the sentence vector
-    backend: str = field(default="fused", metadata={"choices": BACKENDS})
 
     def __post_init__(self) -> None:
-        if self.cell not in CELLS:
-            raise ConfigError("cell", f"must be one of {', '.join(CELLS)}, got {self.cell!r}")
-        if self.backend not in BACKENDS:
-            raise ConfigError("backend", f"must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        super().__post_init__()
         if self.pool not in POOLS:
             raise ConfigError("pool", f"must be one of {', '.join(POOLS)}, got {self.pool!r}")
-        check_range("vocab_size", self.vocab_size, 0, 10_000_000, " (0: not yet known)")
         if self.num_classes < 2:
             raise ConfigError("num_classes", f"must be at least 2, got {self.num_classes}")
-        check_range("embedding_size", self.embedding_size, 1, MAX_WIDTH)
-        check_range("hidden_size", self.hidden_size, 1, MAX_WIDTH)
-        check_range("num_layers", self.num_layers, 1, MAX_LAYERS)
-        if not 0 <= self.dropout < 1:
-            raise ConfigError("dropout", f"must be in [0, 1), got {self.dropout}")
-
-    def to_json(self) -> dict:
-        return asdict(self)
 
     def training_bytes(self, batch_size: int, length: int) -> int:
         """A rough upper estimate of training memory (float32): weights, gradients and Adam's
@@ -75,17 +59,7 @@ class SentenceClassifier(nn.Module):
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
-        self.recurrent = recurrent_layer(
-            config.cell,
-            config.embedding_size,
-            config.hidden_size,
-            init="torch",
-            num_layers=config.num_layers,
-            dropout=config.dropout if config.num_layers > 1 else 0.0,
-            bidirectional=config.bidirectional,
-            batch_first=True,
-            backend=config.backend,
-        )
+        self.recurrent = config.recurrent_layers(bidirectional=config.bidirectional)
         self.dropout = nn.Dropout(config.dropout)
         directions = 2 if config.bidirectional else 1
         self.output = nn.Linear(directions * config.hidden_size, config.num_classes)

@@ -30,14 +30,15 @@ MAX_LAYERS = 64
 
 
 @dataclass
-class LanguageModelConfig:
+class RecurrentModelConfig:
+    """What every token-reading recurrent model has: words in, an embedding, recurrent layers."""
+
     vocab_size: int = field(default=0, metadata={"set_by_task": True})  # 0 until a task's vocabulary fills it in
     embedding_size: int = 64
     hidden_size: int = 512
     num_layers: int = 2
     cell: str = field(default="lstm", metadata={"choices": CELLS})
     dropout: float = 0.0  # on the embeddings, between layers and before the output layer
-    tie_weights: bool = False  # share the embedding and output matrices (Press & Wolf 2017)
     # seqlab's two interchangeable backends; "fused" trains faster
     backend: str = field(default="fused", metadata={"choices": BACKENDS})
 
@@ -52,13 +53,36 @@ class LanguageModelConfig:
         check_range("num_layers", self.num_layers, 1, MAX_LAYERS)
         if not 0 <= self.dropout < 1:
             raise ConfigError("dropout", f"must be in [0, 1), got {self.dropout}")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def recurrent_layers(self, **options):
+        """The model's stack of recurrent layers, batch-first, from seqlab.nn's cell registry
+        with torch.nn's initialisation; `options` (say bidirectional=True) go to the layer."""
+        return recurrent_layer(
+            self.cell,
+            self.embedding_size,
+            self.hidden_size,
+            init="torch",
+            num_layers=self.num_layers,
+            dropout=self.dropout if self.num_layers > 1 else 0.0,  # between layers only
+            batch_first=True,
+            backend=self.backend,
+            **options,
+        )
+
+
+@dataclass
+class LanguageModelConfig(RecurrentModelConfig):
+    tie_weights: bool = False  # share the embedding and output matrices (Press & Wolf 2017)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if self.tie_weights and self.embedding_size != self.hidden_size:
             raise ConfigError(
                 "tie_weights", f"needs embedding_size == hidden_size, got {self.embedding_size} and {self.hidden_size}"
             )
-
-    def to_json(self) -> dict:
-        return asdict(self)
 
     def parameter_count(self) -> int:
         """How many parameters the model will have, computed without building it."""
@@ -84,16 +108,7 @@ class LanguageModel(nn.Module):
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
-        self.recurrent = recurrent_layer(
-            config.cell,
-            config.embedding_size,
-            config.hidden_size,
-            init="torch",
-            num_layers=config.num_layers,
-            dropout=config.dropout if config.num_layers > 1 else 0.0,
-            batch_first=True,
-            backend=config.backend,
-        )
+        self.recurrent = config.recurrent_layers()
         self.dropout = nn.Dropout(config.dropout)
         self.output = nn.Linear(config.hidden_size, config.vocab_size)
         if config.tie_weights:

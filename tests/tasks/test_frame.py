@@ -13,23 +13,10 @@ import pytest
 from safetensors.torch import load_file
 
 from seqlab.cli import TASKS, main
+from tests.helpers import one_line_error, run
 from seqlab.tasks import text as text_task
 
 TINY_TEXT = ["text", "train", "--preset", "tiny", "--no-progress", "--steps", "6", "--eval-every", "3"]
-
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
-
-
-def one_line_error(code: int, stderr: str, expected: str) -> None:
-    assert code == 2, stderr
-    lines = stderr.strip("\n").split("\n")
-    assert len(lines) == 1 and lines[0].startswith("seqlab: error: "), stderr
-    assert expected in lines[0], stderr
 
 
 @pytest.fixture(scope="module")

@@ -3,34 +3,18 @@ many-to-one model's masking; bad input as one line."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from pathlib import Path
 
 import pytest
 import torch
 
-from seqlab.cli import main
+from tests.helpers import one_line_error, run
 from seqlab.models import ClassifierConfig, SentenceClassifier
 from seqlab.sentiment.data import load_dataset
 from seqlab.tasks import sentiment as sentiment_task
 
 TINY = ["--preset", "tiny", "--no-progress"]
-
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
-
-
-def one_line_error(code: int, stderr: str, expected: str) -> None:
-    assert code == 2, stderr
-    lines = stderr.strip("\n").split("\n")
-    assert len(lines) == 1 and lines[0].startswith("seqlab: error: "), stderr
-    assert expected in lines[0], stderr
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ yields no tune at all is (MusicError, one line).
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import re
 from dataclasses import dataclass, field
@@ -189,8 +190,6 @@ def _music21_corpora() -> dict[str, Path]:
     Found on disk rather than through music21's API: importing music21 takes a second,
     and the folders are plain files (shared/data/README.md lists the folk ones).
     """
-    import importlib.util
-
     spec = importlib.util.find_spec("music21")
     if spec is None or not spec.submodule_search_locations:
         return {}

@@ -15,6 +15,7 @@ music21 is imported on first use only (it takes about a second).
 from __future__ import annotations
 
 import base64
+import glob
 import html
 import json
 import os
@@ -152,8 +153,6 @@ def find_soundfont() -> str | None:
     chosen = os.environ.get("SEQLAB_SOUNDFONT")
     if chosen:
         return chosen if Path(chosen).is_file() else None
-    import glob
-
     for pattern in SOUNDFONT_GLOBS:
         found = sorted(glob.glob(pattern))
         if found:

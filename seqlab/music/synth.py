@@ -14,6 +14,7 @@ import wave
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
+import mido
 import numpy as np
 
 from .errors import MusicError
@@ -37,8 +38,6 @@ class Note(NamedTuple):
 
 def read_midi_notes(path: str | Path) -> list[Note]:
     """The notes of a MIDI file, with start and end times in seconds."""
-    import mido
-
     try:
         midi = mido.MidiFile(str(path))
     except Exception as error:  # mido raises OSError, EOFError, ValueError, KeyError ...

@@ -13,6 +13,7 @@ a classifier on the final state); training is the frame's (seqlab.tasks.frame).
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -279,8 +280,6 @@ class SentimentTask(Task):
         config = replace(config, train=replace(config.train, out_dir=None, progress=not args.no_progress))
         results = cross_validate(self, config, only=args.only, progress=not args.no_progress)
         if args.json:
-            import json
-
             print(json.dumps(results, indent=2))
         else:
             print_crossval(results)

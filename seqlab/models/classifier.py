@@ -31,13 +31,20 @@ class ClassifierConfig(RecurrentModelConfig):
     hidden_size: int = 128
     num_layers: int = 1
     dropout: float = 0.5  # on the embeddings and on the sentence vector
+    # Drop whole words in training (their vectors zeroed): the model cannot lean on one word
+    # (Gal & Ghahramani 2016's embedding dropout)
+    word_dropout: float = 0.0
     bidirectional: bool = False
     pool: str = field(default="last", metadata={"choices": POOLS})
+    # False: keep the embedding as it starts (pretrained vectors), train the rest
+    train_embedding: bool = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.pool not in POOLS:
             raise ConfigError("pool", f"must be one of {', '.join(POOLS)}, got {self.pool!r}")
+        if not 0 <= self.word_dropout < 1:
+            raise ConfigError("word_dropout", f"must be in [0, 1), got {self.word_dropout}")
         if self.num_classes < 2:
             raise ConfigError("num_classes", f"must be at least 2, got {self.num_classes}")
 
@@ -59,6 +66,7 @@ class SentenceClassifier(nn.Module):
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
+        self.embedding.weight.requires_grad_(config.train_embedding)
         self.recurrent = config.recurrent_layers(bidirectional=config.bidirectional)
         self.dropout = nn.Dropout(config.dropout)
         directions = 2 if config.bidirectional else 1
@@ -67,6 +75,9 @@ class SentenceClassifier(nn.Module):
     def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
         """tokens (B, T) and lengths (B,) -> logits (B, C)."""
         x = self.dropout(self.embedding(tokens))  # (B, T, E)
+        if self.training and self.config.word_dropout > 0:
+            keep = torch.rand(tokens.shape, device=x.device) >= self.config.word_dropout  # (B, T)
+            x = x * keep.unsqueeze(-1) / (1 - self.config.word_dropout)
         outputs, state = self.recurrent(x, lengths=lengths)  # (B, T, D*H); padded steps are zeros
         return self.output(self.dropout(self.sentence_vector(outputs, state, lengths)))  # (B, C)
 

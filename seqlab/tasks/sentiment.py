@@ -70,13 +70,16 @@ SentimentConfig = frame.task_config("SentimentConfig", SentimentDataConfig, Clas
 
 PRESETS: dict[str, dict] = {
     # The task's recipe, under every other preset.
+    # Chosen on an inner split of MR fold 0's training part (its held-out fold never seen):
+    # words learned from scratch want wide vectors and a brisk learning rate (dev accuracy
+    # .708 with 100-d vectors at 2e-3, .760 with 300-d at 5e-3).
     "default": {
-        "model": dict(embedding_size=100, hidden_size=128, bidirectional=True, pool="max", dropout=0.5),
-        "train": dict(steps=1200, lr=2e-3, lr_schedule="cosine", clip_grad_norm=1.0, eval_every=200,
+        "model": dict(embedding_size=300, hidden_size=128, bidirectional=True, pool="max", dropout=0.5),
+        "train": dict(steps=1200, lr=5e-3, lr_schedule="cosine", clip_grad_norm=1.0, eval_every=200,
                       metric="val_accuracy", maximize=True),
     },
     # GloVe 6B 50d word vectors to start from (the optional extra "glove").
-    "glove": {"data": dict(vectors="glove"), "model": dict(embedding_size=50)},
+    "glove": {"data": dict(vectors="glove"), "model": dict(embedding_size=50), "train": dict(lr=2e-3)},
     # A few seconds, for checking that everything runs (tests, CI).
     "tiny": {
         "model": dict(embedding_size=16, hidden_size=16, dropout=0.0),

@@ -13,13 +13,13 @@ MAX_LAYERS = 16
 MAX_STEPS = 10_000
 
 
+CHECK_HELP = "compare seqlab's scratch and fused layers with torch.nn (outputs and gradients)"
+
+
 def add_commands(verbs) -> None:
-    check = verbs.add_parser(
-        "check",
-        help="compare seqlab's scratch and fused layers with torch.nn (outputs and gradients)",
-        description="Run seqlab's RNN, LSTM and GRU (scratch and fused backends) and torch.nn's "
-        "on the same weights and random input, and print the largest differences.",
-    )
+    check = verbs.add_parser("check", help=CHECK_HELP, description=(
+        "Run seqlab's RNN, LSTM and GRU (scratch and fused backends) and torch.nn's on the same "
+        "weights and random input, and print the largest differences."))
     check.add_argument("--dtype", choices=["float32", "float64"], default="float64")
     check.add_argument("--layers", type=bounded_int(1, MAX_LAYERS), default=2, help=f"up to {MAX_LAYERS} (default: 2)")
     check.add_argument("--steps", type=bounded_int(1, MAX_STEPS), default=50,

@@ -128,7 +128,7 @@ def new_seed(given: int | None) -> int:
     return given if given is not None else int.from_bytes(os.urandom(4), "little")
 
 
-def add_sampling_options(parser, length_help: str | None = None) -> None:
+def add_sampling_options(parser) -> None:
     parser.add_argument("--temperature", type=temperature, default=1.0, help="< 1 safer, > 1 wilder (default 1.0)")
     parser.add_argument("--top-k", type=bounded_int(1, 1_000_000), default=None,
                         help="sample among the k most likely tokens only")
@@ -395,7 +395,11 @@ class Task:
         parser.add_argument("--out", required=True, help="directory to write")
         parser.add_argument("--float32", action="store_true", help="keep float32 weights")
         parser.add_argument("--force", action="store_true", help="replace a checkpoint already in OUT")
-        parser.set_defaults(run=lambda args: print(self.export(args.checkpoint, args.out, args.float32, args.force)) or 0)
+        parser.set_defaults(run=self._run_export)
+
+    def _run_export(self, args) -> int:
+        print(self.export(args.checkpoint, args.out, args.float32, args.force))
+        return 0
 
 
 def best_of(result: TrainResult) -> float:

@@ -79,7 +79,8 @@ PRESETS: dict[str, dict] = {
                       metric="val_accuracy", maximize=True),
     },
     # GloVe 6B 50d word vectors to start from (the optional extra "glove").
-    "glove": {"data": dict(vectors="glove"), "model": dict(embedding_size=50), "train": dict(lr=2e-3)},
+    # Longer training pays here (inner dev accuracy .777 at 1,200 steps, .789 at 1,800, .796 at 2,400).
+    "glove": {"data": dict(vectors="glove"), "model": dict(embedding_size=50), "train": dict(lr=2e-3, steps=2400)},
     # A few seconds, for checking that everything runs (tests, CI).
     "tiny": {
         "model": dict(embedding_size=16, hidden_size=16, dropout=0.0),

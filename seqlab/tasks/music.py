@@ -421,7 +421,7 @@ def check_start(vocab, start: str) -> str:
 
 
 def run_generate(args) -> int:
-    output_directory(args.out, create=False)  # render_tunes creates it, once there are tunes
+    output_directory(args.out, create=False)  # checked before sampling, made once there are tunes
     seed = frame.new_seed(args.seed)
     model, vocab, _ = load_music_model(args.checkpoint, args.device)
     if args.start is not None:
@@ -432,6 +432,7 @@ def run_generate(args) -> int:
     )
     if not report.tunes:
         raise SeqlabError(f"no valid tune in {report.sampled} samples; {_advice(args)}")
+    output_directory(args.out)  # now that there are tunes to write: one line if it cannot be made
     renderings = render_tunes(report.tunes, args.out, midi=not args.no_audio, wav=not args.no_audio, svg=not args.no_svg)
     for number, rendering in enumerate(renderings, start=1):
         made = [p.name for p in (rendering.midi, rendering.wav, rendering.svg) if p is not None]

@@ -43,6 +43,7 @@ from seqlab.music import (
     validate,
 )
 from seqlab.music.corpus import extra_training_tunes
+from seqlab.music.form import form_statistics, total_variation
 from seqlab.music.transpose import transposed_copies
 from seqlab.sample import SamplingConfig, sample
 from seqlab.tasks import frame
@@ -314,6 +315,13 @@ class MusicTask(LanguageTask):
         for key, label in [("parse_and_play", "parse and play"), ("all_bars_right", "every bar right"),
                            ("valid", "pass every check"), ("aabb", "AABB form"), ("copied_bars", "bars copied (runs of 4+)")]:
             print(f"{label:<25} {100 * results[key]:5.1f}%")
+        form, held_out = results["form"], results["held_out_form"]
+        print(f"{'':<25} {'samples':>6}  held-out tunes")
+        for key, label in [("repeated_bars", "bars repeating a bar"), ("tunes_without_repeat", "tunes with no repeat"),
+                           ("recurring_phrases", "2-bar phrases recurring"), ("ending_on_tonic", "ending on the tonic")]:
+            print(f"{label:<25} {100 * form[key]:5.1f}%  {100 * held_out[key]:5.1f}%")
+        print(f"{'meter TV to training':<25} {results['meter_distance_to_training']:6.3f}  "
+              f"{results['held_out_meter_distance_to_training']:6.3f}")
 
 
 TASK = MusicTask()
@@ -475,6 +483,8 @@ def evaluate_music(checkpoint: str | None, samples: int, temperature: float = 1.
                             progress=progress)
     sampling_seconds = time.perf_counter() - started
     verdicts = [validate(tune) for tune in report.tunes]
+    form, held_out_form = form_statistics(report.tunes), form_statistics(data.held_out_tunes)
+    training_meters = form_statistics(data.train_tunes)["meters"]
     playing = [v.parses and plays(tune) for v, tune in zip(verdicts, report.tunes)]
     return {
         "checkpoint": str(checkpoint or pretrained_path()),
@@ -490,6 +500,11 @@ def evaluate_music(checkpoint: str | None, samples: int, temperature: float = 1.
         "aabb": _share([v.aabb for v in verdicts]),
         "copied_bars": round(copied_bar_fraction(report.tunes, data.train_tunes, run=4), 4),
         "sampling_seconds": round(sampling_seconds, 2),
+        # How the tunes are built, beside the held-out tunes' own values (seqlab.music.form).
+        "form": form,
+        "held_out_form": held_out_form,
+        "meter_distance_to_training": total_variation(form["meters"], training_meters),
+        "held_out_meter_distance_to_training": total_variation(held_out_form["meters"], training_meters),
     }
 
 

@@ -282,6 +282,13 @@ def test_evaluate_json(trained, capsys):
         assert 0.0 <= results[key] <= 1.0, key
         if key != "copied_bars":  # a share of 3 tunes
             assert results[key] * 3 == pytest.approx(round(results[key] * 3), abs=1e-3), key
+    # Tune form, beside the held-out tunes' own (3 held out of the 30-tune corpus).
+    assert results["form"]["tunes"] == 3 and results["held_out_form"]["tunes"] == 3
+    for key in ("repeated_bars", "tunes_without_repeat", "recurring_phrases", "ending_on_tonic"):
+        assert 0.0 <= results["form"][key] <= 1.0 and 0.0 <= results["held_out_form"][key] <= 1.0, key
+    assert results["held_out_form"]["repeated_bars"] > 0.1  # real tunes repeat their bars
+    assert 0.0 <= results["meter_distance_to_training"] <= 1.0
+    assert sum(results["form"]["meters"].values()) == pytest.approx(1.0, abs=1e-3)
 
 
 def test_evaluate_counts_no_bars_as_no_bar_right(trained, monkeypatch):

@@ -43,6 +43,7 @@ import torch
 
 from seqlab.errors import SeqlabError
 from seqlab.music import bar_statistics, copied_bar_fraction, parse_error, plays, validate
+from seqlab.music.form import form_statistics, total_variation
 from seqlab.sample import SamplingConfig, sample
 from seqlab.tasks.music import (
     TUNE_SEPARATOR,
@@ -64,6 +65,11 @@ TARGET_AABB = 0.50
 TARGET_COPIED = 0.05
 TARGET_GENERATE_SECONDS = 20.0
 TARGET_SPEEDUP = 3.0
+# Issue 11's targets for tune form.
+TARGET_REPEATED = 0.20
+TARGET_NO_REPEAT = 0.20
+TARGET_TONIC = 0.70
+TARGET_METER_TV = 0.10
 
 
 # --------------------------------------------------------------------------- printing
@@ -218,6 +224,7 @@ def tune_figures(tunes: list[str], train_tunes: list[str]) -> dict:
         bars_ok.append(verdict.bars_ok)
         valid.append(verdict.valid and parses)  # == validate(tune).valid
         aabb.append(verdict.aabb)
+    form = form_statistics(tunes)
     return {
         "count": len(tunes),
         "plays": share(playing),
@@ -227,6 +234,8 @@ def tune_figures(tunes: list[str], train_tunes: list[str]) -> dict:
         "aabb": share(aabb),
         "copied": copied_bar_fraction(tunes, train_tunes, run=4),
         "characters": statistics.mean(len(t) for t in tunes) if tunes else 0.0,
+        "form": form,
+        "meter_distance": total_variation(form["meters"], form_statistics(train_tunes)["meters"]),
     }
 
 
@@ -272,6 +281,23 @@ def quality_section(model, vocab, data, samples: int, seed: int) -> None:
              f"<= {percent(TARGET_COPIED)}", met(f["copied"] <= TARGET_COPIED)),
             (f"mean characters a tune ({mode})", f"{figures[mode]['characters']:.0f}",
              f"{peer['characters']:.0f}", "", ""),
+        ]
+        # Tune form (issue 11): does a tune repeat itself, come home, keep the corpus's dances?
+        form, peer_form = f["form"], peer["form"]
+        rows += [
+            (f"bars repeating an earlier bar ({mode})", percent(form["repeated_bars"]),
+             percent(peer_form["repeated_bars"]), f">= {percent(TARGET_REPEATED)}",
+             met(form["repeated_bars"] >= TARGET_REPEATED)),
+            (f"tunes with no repeated bar ({mode})", percent(form["tunes_without_repeat"]),
+             percent(peer_form["tunes_without_repeat"]), f"<= {percent(TARGET_NO_REPEAT)}",
+             met(form["tunes_without_repeat"] <= TARGET_NO_REPEAT)),
+            (f"two-bar phrases recurring ({mode})", percent(form["recurring_phrases"]),
+             percent(peer_form["recurring_phrases"]), "", ""),
+            (f"ending on the tonic ({mode})", percent(form["ending_on_tonic"]),
+             percent(peer_form["ending_on_tonic"]), f">= {percent(TARGET_TONIC)}",
+             met(form["ending_on_tonic"] >= TARGET_TONIC)),
+            (f"meters, TV distance to the training tunes' ({mode})", f"{f['meter_distance']:.3f}",
+             f"{peer['meter_distance']:.3f}", f"<= {TARGET_METER_TV:.2f}", met(f["meter_distance"] <= TARGET_METER_TV)),
         ]
     table(
         f"2. {samples} tunes sampled at temperature 1.0, no filtering (seed {seed}); "

@@ -43,6 +43,7 @@ from seqlab.music import (
     validate,
 )
 from seqlab.music.corpus import extra_training_tunes
+from seqlab.music.dance import DANCES, MAX_TEMPO, MIN_TEMPO, dance_start, with_tempo
 from seqlab.music.form import form_statistics, total_variation
 from seqlab.music.transpose import transposed_copies
 from seqlab.sample import SamplingConfig, sample
@@ -284,6 +285,12 @@ class MusicTask(LanguageTask):
         generate.add_argument("--out", default="tunes", help="output directory (default: tunes)")
         frame.add_sampling_options(generate)
         generate.add_argument("--start", default=None, help='how each tune starts, e.g. "M:6/8\\nK:D"')
+        generate.add_argument("--rhythm", default=None, help=f"the dance: {', '.join(DANCES)} (sets the meter)")
+        generate.add_argument("--meter", default=None, help="e.g. 6/8, C (4/4), C| (2/2), 3/4")
+        generate.add_argument("--key", default=None, help="e.g. D, Em, Ador, Gmix")
+        generate.add_argument("--tempo", type=frame.bounded_int(MIN_TEMPO, MAX_TEMPO), default=None,
+                              help="beats a minute in the dance's beat (default: the dance's usual tempo, "
+                              "or the tune's own Q:)")
         frame.add_model_options(generate)
         generate.add_argument("--no-meter-aware", dest="meter_aware", action="store_false",
                               help="sample freely instead of keeping every bar the right length while sampling")
@@ -431,17 +438,24 @@ def check_start(vocab, start: str) -> str:
 def run_generate(args) -> int:
     output_directory(args.out, create=False)  # checked before sampling, made once there are tunes
     seed = frame.new_seed(args.seed)
+    start = args.start
+    if args.rhythm is not None or args.meter is not None or args.key is not None:
+        if start is not None:
+            raise SeqlabError("give either --start or --rhythm/--meter/--key, not both")
+        start = dance_start(args.meter, args.key, args.rhythm)
     model, vocab, _ = load_music_model(args.checkpoint, args.device)
-    if args.start is not None:
-        check_start(vocab, args.start)  # before any sampling
+    if start is not None:
+        check_start(vocab, start)  # before any sampling
     report = generate_tunes(
-        model, vocab, args.count, args.temperature, args.top_k, seed, args.start,
+        model, vocab, args.count, args.temperature, args.top_k, seed, start,
         meter_aware=args.meter_aware, keep_valid=not args.keep_invalid, progress=args.count >= 20,
     )
     if not report.tunes:
         raise SeqlabError(f"no valid tune in {report.sampled} samples; {_advice(args)}")
     output_directory(args.out)  # now that there are tunes to write: one line if it cannot be made
-    renderings = render_tunes(report.tunes, args.out, midi=not args.no_audio, wav=not args.no_audio, svg=not args.no_svg)
+    # Each tune played at its dance's tempo (or --tempo), not music21's one slow pace.
+    tunes = [with_tempo(tune, args.tempo) for tune in report.tunes]
+    renderings = render_tunes(tunes, args.out, midi=not args.no_audio, wav=not args.no_audio, svg=not args.no_svg)
     for number, rendering in enumerate(renderings, start=1):
         made = [p.name for p in (rendering.midi, rendering.wav, rendering.svg) if p is not None]
         abc_file = Path(args.out) / f"tune_{number}.abc"  # render_tunes' names: {stem}_{n}.abc, n from 1

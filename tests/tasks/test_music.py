@@ -583,3 +583,32 @@ def test_init_from_starts_from_the_checkpoint_and_checks_its_shape(trained, tmp_
         "--hidden-size", "48", "--init-from", str(out / "best"), "--out", str(tmp_path / "other"),
     ])
     assert code == 2 and "hidden-size is 32" in stderr and stderr.count("\n") == 1
+
+
+def test_generate_asks_for_a_dance_and_plays_it_at_its_tempo(trained, tmp_path):
+    out_dir, _ = trained
+    out = tmp_path / "jigs"
+    code, _, stderr = run(["music", "generate", "--checkpoint", str(out_dir / "best"), "--out", str(out),
+                           "--count", "2", "--rhythm", "jig", "--key", "D", "--tempo", "90", "--keep-invalid",
+                           "--no-svg", "--no-audio", "--seed", "1", "--temperature", "0.6"])
+    assert code == 0, stderr
+    for text in abc_texts(out).values():
+        header = split_header(text)[0]
+        fields = dict(header)
+        assert fields["M"].strip() == "6/8" and fields["K"].strip() == "D Major"
+        assert fields["Q"].strip() == "3/8=90"
+
+
+@pytest.mark.parametrize("options, expected", [
+    (["--meter", "7/0"], "zero in the meter"),
+    (["--key", "Hmix"], "unknown key"),
+    (["--rhythm", "tango"], "unknown rhythm"),
+    (["--tempo", "0"], "--tempo must be from 20 to 400"),
+    (["--start", "M:6/8", "--key", "D"], "not both"),
+])
+def test_generate_refuses_bad_dances(trained, tmp_path, options, expected):
+    out_dir, _ = trained
+    code, _, stderr = run(["music", "generate", "--checkpoint", str(out_dir / "best"), "--out", str(tmp_path / "t"), *options])
+    assert code == 2
+    assert_one_line_error(stderr, expected)
+    assert not (tmp_path / "t").exists()

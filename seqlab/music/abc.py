@@ -264,6 +264,27 @@ def complete_headers(start: str) -> str:
     return "\n".join(lines)
 
 
+# Fields that say where a tune came from and who wrote it down (ABC 2.1: B book, Z transcriber,
+# S source, N notes, H history, F file URL): true of a corpus tune, false of an invented one,
+# and sometimes a real person's e-mail address.
+PROVENANCE_FIELDS = frozenset("BZSNHF")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+URL = re.compile(r"(?:https?://|ftp://|www\.)\S+", re.IGNORECASE)
+
+
+def strip_provenance(tune: str) -> str:
+    """The tune without provenance field lines, comment lines naming an address, and any
+    e-mail address or URL left elsewhere (a title, say)."""
+    kept = []
+    for line in tune.split("\n"):
+        if field_letter(line) in PROVENANCE_FIELDS:
+            continue
+        if line.lstrip().startswith("%") and (EMAIL.search(line) or URL.search(line)):
+            continue
+        kept.append(URL.sub("", EMAIL.sub("", line)))
+    return "\n".join(kept)
+
+
 def renumber(tune: str, number: int) -> str:
     """The tune with its `X:` line (every one, should there be more) saying `number`."""
     return replace_field(tune, "X", str(number))

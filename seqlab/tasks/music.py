@@ -39,6 +39,7 @@ from seqlab.music import (
     render_tunes,
     renumber,
     split_abc,
+    strip_provenance,
     tune_title,
     validate,
 )
@@ -393,6 +394,8 @@ def generate_tunes(
                 report.sampled += 1
                 tunes = split_abc(prompt.lstrip("\n") + text).tunes
                 tune = tunes[0].strip() if tunes else (prompt.lstrip("\n") + text).strip()
+                # Whatever the model learned, no tune leaves with a transcriber, a source or an address.
+                tune = strip_provenance(tune)
                 problem = rejection_reason(tune) if keep_valid else None
                 if problem is not None:
                     report.rejected.append((tune, problem))

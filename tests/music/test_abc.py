@@ -191,3 +191,14 @@ def test_tune_title():
     assert tune_title(TUNE_1) == "One"
     assert tune_title(HEADED) == "Title"
     assert tune_title("X:1\nK:C\nC|") == ""
+
+
+def test_strip_provenance_leaves_no_source_transcriber_or_address():
+    from seqlab.music import strip_provenance
+
+    tune = ("X:1\nT:Reel for bob@example.com\nZ: id:dc-reel-1\nB:Ryan's Mammoth Collection\n"
+            "S:Ryan\nN:Notes\nH:History\nF:http://example.org/t.abc\n% from www.example.org\n"
+            "M:C\nL:1/8\nK:D Major\nABcd efge|\"@text\"A2B2 c4|]")
+    clean = strip_provenance(tune)
+    assert clean == "X:1\nT:Reel for \nM:C\nL:1/8\nK:D Major\nABcd efge|\"@text\"A2B2 c4|]"
+    assert strip_provenance(clean) == clean

@@ -612,3 +612,21 @@ def test_generate_refuses_bad_dances(trained, tmp_path, options, expected):
     assert code == 2
     assert_one_line_error(stderr, expected)
     assert not (tmp_path / "t").exists()
+
+
+def test_no_generated_tune_carries_provenance(trained, monkeypatch):
+    """Whatever the model writes, a tune leaves without source, transcriber or address."""
+    out_dir, _ = trained
+    model, vocab, _ = music_task.load_music_model(str(out_dir / "best"))
+    written = "X:1\nT:Jig\nZ:transcribed by bob@example.com\nB:Ryan's Mammoth Collection\nM:6/8\nL:1/8\nK:D Major\nDEF GAB|]\n\n"
+
+    class Result:  # what the sampler returns, with provenance the model might have learned
+        def __init__(self, streams):
+            self.texts, self.refused = [written[len("X:1\nT:"):]] * streams, 0
+
+    monkeypatch.setattr(music_task, "sample", lambda model, vocab, prompts, *args, streams=1, **kwargs: Result(streams))
+    report = music_task.generate_tunes(model, vocab, 3, keep_valid=False, meter_aware=False)
+    assert len(report.tunes) == 3
+    for tune in report.tunes:
+        assert not re.search(r"^[BZSNHF]:|@|https?://", tune, re.M), tune
+        assert "K:D Major" in tune and "DEF GAB" in tune

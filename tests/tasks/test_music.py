@@ -240,7 +240,7 @@ def test_start_sets_the_header(trained, tmp_path):
         header, _ = split_header(text)
         assert [letter for letter, _ in header][:2] == ["X", "T"]  # the model's own title first
         assert ("M", "6/8") in header and ("K", "D Major") in header
-        assert "M:6/8\nL:1/8\nK:D Major\n" in text
+        assert "M:6/8\nL:1/8\nQ:3/8=110\nK:D Major\n" in text  # a jig's tempo before the key
 
 
 def test_start_with_a_title_keeps_it(trained, tmp_path):
@@ -249,8 +249,9 @@ def test_start_with_a_title_keeps_it(trained, tmp_path):
     code, _, stderr = generate(out_dir / "best", out, "--keep-invalid", "--count", "1", "--seed", "4",
                                "--no-audio", "--no-svg", "--start", "T:Mine\\nM:3/4\\nK:G")
     assert code == 0, stderr
-    # The title as given; L: and the key's mode filled in as the corpus writes them.
-    assert abc_texts(out)["tune_1.abc"].startswith("X:1\nT:Mine\nM:3/4\nL:1/8\nK:G Major\n")
+    # The title as given; L: and the key's mode filled in as the corpus writes them, and the
+    # tempo of a 3/4 tune (a waltz) before the key.
+    assert abc_texts(out)["tune_1.abc"].startswith("X:1\nT:Mine\nM:3/4\nL:1/8\nQ:1/4=150\nK:G Major\n")
 
 
 def test_invalid_tunes_are_rejected_without_keep_invalid(trained, tmp_path, capsys):

@@ -175,6 +175,9 @@ def _repeat_problems(events: list[tuple]) -> list[str]:
     last_ending = 0  # number of the variant ending we are in (0: none)
     ending_closed = False  # whether the current ending has met its :|
     for event in events:
+        if event[0] == "ending_mid_bar":
+            problems.append(f"ending [{event[1]} starts in the middle of a bar")
+            continue
         if event[0] == "barline":
             token = event[1]
             if token.startswith(":"):

@@ -629,6 +629,9 @@ class AbcReader:
             return
         token, self.token = self.token, ""
         self.mode = "music"
+        if self.used > 0 or self.bar_notes:
+            # The second time through, such an ending would play a bar of the wrong length.
+            self._event("ending_mid_bar", token)
         self._event("ending", token)
         self._boundary()
         self._music(ch)

@@ -172,3 +172,16 @@ def test_rejection_reason_refuses_fragments():
     short = tune("|:B2c2 d2e2|f2g2 a2b2:|")
     assert validate(short).valid
     assert rejection_reason(short) == f"too short: 2 bars (a tune has at least {MIN_BARS})"
+
+
+def test_an_ending_that_starts_mid_bar_is_refused():
+    """The second time through, a first ending that starts mid-bar plays a bar of the wrong length."""
+    from seqlab.music import repeat_problems, validate
+
+    head = "X:1\nT:t\nM:4/4\nL:1/8\nK:D\n|:ABcd efga|"
+    mid_bar = head + "ABcd [1 efge:|[2 efga|]"
+    at_bar_lines = [head + "ABcd efge|1 ABcd efge:|2 ABcd efga|]", head + "ABcd efge|[1 ABcd efge:|[2 ABcd efga|]"]
+    assert repeat_problems(mid_bar) == ["ending [1 starts in the middle of a bar"]
+    assert not validate(mid_bar, check_parse=False).valid
+    for tune in at_bar_lines:
+        assert repeat_problems(tune) == []

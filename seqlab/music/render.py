@@ -30,6 +30,7 @@ from typing import Sequence
 
 from .abc import field_value, header_value, split_header
 from .errors import MusicError
+from .lexer import ENDING, tokenize
 from .meter import read_abc
 from .synth import SAMPLE_RATE, midi_file_to_wav
 
@@ -234,6 +235,26 @@ def abc_for_verovio(abc: str) -> str:
     return "\n".join(lines)
 
 
+def verovio_source(abc: str) -> str:
+    """What verovio engraves a tune from. verovio's ABC reader draws no first- and
+    second-ending brackets (a second ending would read as ordinary bars), so a tune with
+    variant endings goes as MusicXML written by music21, which keeps them as volta
+    brackets; any other tune, or one music21 cannot read, goes as ABC."""
+    if not any(token.kind == ENDING for line in abc.split("\n") for token in tokenize(line)):
+        return abc_for_verovio(abc)
+    from .checks import _music21_score
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    score = _music21_score(abc)
+    if isinstance(score, str):
+        return abc_for_verovio(abc)
+    _repeat_from_section_starts(score)
+    try:
+        return GeneralObjectExporter(score).parse().decode("utf-8")
+    except Exception:  # noqa: BLE001 - music21 raises many kinds; the ABC path still engraves
+        return abc_for_verovio(abc)
+
+
 def svg_problem(abc: str) -> str | None:
     """Why a tune must not go to verovio (None when it may). These are the kinds of text
     seen to crash verovio 6.4.1: no or an empty K: field, and syntax the reader rejects."""
@@ -267,7 +288,7 @@ def abc_to_svgs(tunes: Sequence[str], timeout: float = 60.0) -> list[str | Music
         else:
             todo.append(index)
     while todo:
-        answered, failure = _run_svg_worker([abc_for_verovio(tunes[i]) for i in todo], timeout)
+        answered, failure = _run_svg_worker([verovio_source(tunes[i]) for i in todo], timeout)
         for position, reply in answered.items():
             index = todo[position]
             results[index] = MusicError(reply["error"]) if "error" in reply else reply["svg"]

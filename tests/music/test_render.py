@@ -147,3 +147,16 @@ def test_tune_shows_itself_in_jupyter():
 def test_a_broken_tune_shows_its_text_and_why():
     shown = Tune("X:1\nT:Broken\nM:C\nL:1/8\nK:G\nAB]c A/0|")._repr_html_()
     assert "<pre>" in shown and "No sheet music" in shown and "No audio" in shown
+
+
+def test_sheet_music_draws_first_and_second_endings():
+    """verovio's ABC reader drops variant endings; a tune with them is engraved through
+    MusicXML, and the SVG holds the volta brackets with every note."""
+    from seqlab.music.render import abc_to_svgs
+
+    with_endings = "X:1\nT:Endings\nM:4/4\nL:1/8\nK:D\n|:ABcd efga|ABcd efge|1 ABcd efge:|2 ABcd efga|]"
+    without = "X:2\nT:Plain\nM:4/4\nL:1/8\nK:D\n|:ABcd efga|ABcd efge:|"
+    svg, plain = abc_to_svgs([with_endings, without])
+    assert svg.count('class="voltaBracket"') == 2  # [1 and [2
+    assert svg.count('class="note"') == 32
+    assert 'class="voltaBracket"' not in plain and plain.count('class="note"') == 16

@@ -52,6 +52,7 @@ from seqlab.tasks.music import (
     load_music_data,
     load_music_model,
     pretrained_path,
+    repeat_probability,
 )
 
 # The issue's anchors, quoted (not measured here).
@@ -182,6 +183,8 @@ def bits_section(model, vocab, data) -> None:
     started = time.perf_counter()
     held_out_ids = torch.tensor(vocab.encode(data.held_out_text))
     bits = held_out_bits_per_char(model, held_out_ids)  # batch 8: the columns below
+    # Can the model copy from its own past? (issue 11: a folk tune repeats a third of its bars)
+    repeat = repeat_probability(model, vocab, data.held_out_tunes)
     model_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -204,6 +207,7 @@ def bits_section(model, vocab, data) -> None:
             ("beside the lab recipe", f"{bits:.3f}", f"{QUOTED_LAB_BITS} (quoted)", f"< {QUOTED_LAB_BITS}",
              met(bits < QUOTED_LAB_BITS)),
             ("beside the issue's 5-gram", f"{bits:.3f}", f"{QUOTED_NGRAM_BITS} (quoted)", "", ""),
+            ("P(a repeated bar written out again), median", f"{repeat:.3g}" if repeat is not None else "-", "", "", ""),
         ],
         f"model {model_seconds:.1f} s; 5-gram fitted on the {len(data.train_tunes)} training tunes and "
         f"scored in {ngram_seconds:.1f} s.",

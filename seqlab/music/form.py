@@ -15,7 +15,7 @@ from typing import Iterable, Mapping
 from .abc import field_letter, header_value
 from .checks import bar_texts
 from .errors import MusicError
-from .lexer import NOTE, NOTE_LETTERS, tokenize
+from .lexer import BARLINE, NOTE, NOTE_LETTERS, tokenize
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,27 @@ def form_statistics(tunes: Iterable[str]) -> dict:
         "ending_on_tonic": round(sum(form.ends_on_tonic for form in forms) / count, 4),
         "meters": {meter: round(n / count, 4) for meter, n in meters.most_common()},
     }
+
+
+def bar_spans(tune: str) -> list[tuple[int, int, str]]:
+    """Each bar of the tune's body that ends at a bar line: (start, end) as character offsets
+    into `tune` (spaces included, as written) and its text without spaces, to compare."""
+    spans = []
+    offset = 0
+    in_body = False
+    for line in tune.split("\n"):
+        letter = field_letter(line)
+        if in_body and letter is None:
+            start = 0  # a line of music starts a bar
+            for token in tokenize(line):
+                if token.kind == BARLINE:
+                    text = "".join(line[start : token.start].split())
+                    if text:
+                        spans.append((offset + start, offset + token.start, text))
+                    start = token.end
+        in_body = in_body or letter == "K"
+        offset += len(line) + 1
+    return spans
 
 
 def total_variation(p: Mapping[str, float], q: Mapping[str, float]) -> float:

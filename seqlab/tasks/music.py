@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from seqlab.music import (
 )
 from seqlab.music.corpus import extra_training_tunes
 from seqlab.music.dance import DANCES, MAX_TEMPO, MIN_TEMPO, dance_start, with_tempo
-from seqlab.music.form import form_statistics, total_variation
+from seqlab.music.form import bar_spans, form_statistics, total_variation
 from seqlab.music.transpose import transposed_copies
 from seqlab.sample import SamplingConfig, sample
 from seqlab.tasks import frame
@@ -330,6 +331,9 @@ class MusicTask(LanguageTask):
             print(f"{label:<25} {100 * form[key]:5.1f}%  {100 * held_out[key]:5.1f}%")
         print(f"{'meter TV to training':<25} {results['meter_distance_to_training']:6.3f}  "
               f"{results['held_out_meter_distance_to_training']:6.3f}")
+        repeat = results["held_out_repeat_probability"]
+        if repeat is not None:
+            print(f"P(writing a repeated bar again), held-out tunes, median: {repeat:.3g}")
 
 
 TASK = MusicTask()
@@ -522,7 +526,29 @@ def evaluate_music(checkpoint: str | None, samples: int, temperature: float = 1.
         "held_out_form": held_out_form,
         "meter_distance_to_training": total_variation(form["meters"], training_meters),
         "held_out_meter_distance_to_training": total_variation(held_out_form["meters"], training_meters),
+        "held_out_repeat_probability": repeat_probability(model, vocab, data.held_out_tunes),
     }
+
+
+@torch.no_grad()
+def repeat_probability(model, vocab, tunes: list[str]) -> float | None:
+    """The model's median probability of writing out again, character for character, a bar
+    that repeats an earlier bar of the same tune (held-out tunes: can it copy from its past?).
+    None if no bar repeats."""
+    device = next(model.parameters()).device
+    probabilities = []
+    for tune in tunes:
+        text = TUNE_SEPARATOR + tune + TUNE_SEPARATOR  # read as in training: a tune follows a blank line
+        ids = torch.tensor([vocab.encode(text)], device=device)  # (1, N)
+        logits, _ = model(ids[:, :-1])  # (1, N-1, V): position j predicts character j + 1
+        log_p = torch.log_softmax(logits.float(), dim=-1)[0].gather(1, ids[0, 1:, None])[:, 0].cpu()  # (N-1,)
+        seen: set[str] = set()
+        for start, end, bar in bar_spans(tune):
+            if bar in seen:
+                first = len(TUNE_SEPARATOR) + start  # the bar's first character in `text`
+                probabilities.append(math.exp(float(log_p[first - 1 : first - 1 + end - start].sum())))
+            seen.add(bar)
+    return statistics.median(probabilities) if probabilities else None
 
 
 def _share(flags) -> float:

@@ -49,3 +49,14 @@ def test_total_variation():
     assert total_variation({"C": 0.5, "6/8": 0.5}, {"C": 0.5, "6/8": 0.5}) == 0.0
     assert total_variation({"C": 1.0}, {"6/8": 1.0}) == 1.0
     assert total_variation({"C": 0.75, "6/8": 0.25}, {"C": 0.25, "6/8": 0.5, "2/4": 0.25}) == 0.5
+
+
+def test_bar_spans_point_at_the_bars_as_written():
+    from seqlab.music.form import bar_spans
+
+    spans = bar_spans(AABB)
+    assert len(spans) == 8
+    start, end, text = spans[0]
+    assert AABB[start:end] == "DEFG ABcd" and text == "DEFGABcd"
+    assert [text for _, _, text in spans][:2] == ["DEFGABcd", "DEFGABcd"]
+    assert AABB[spans[-1][0]:spans[-1][1]] == "A2A2 A4"

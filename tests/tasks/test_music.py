@@ -290,6 +290,7 @@ def test_evaluate_json(trained, capsys):
     assert results["held_out_form"]["repeated_bars"] > 0.1  # real tunes repeat their bars
     assert 0.0 <= results["meter_distance_to_training"] <= 1.0
     assert sum(results["form"]["meters"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert 0.0 < results["held_out_repeat_probability"] <= 1.0
 
 
 def test_evaluate_counts_no_bars_as_no_bar_right(trained, monkeypatch):
@@ -631,3 +632,23 @@ def test_no_generated_tune_carries_provenance(trained, monkeypatch):
     for tune in report.tunes:
         assert not re.search(r"^[BZSNHF]:|@|https?://", tune, re.M), tune
         assert "K:D Major" in tune and "DEF GAB" in tune
+
+
+def test_repeat_probability_is_the_models_probability_of_the_repeated_bar(trained):
+    """Checked against the model read one character at a time (its one-step path)."""
+    import math as _math
+
+    out_dir, _ = trained
+    model, vocab, _ = music_task.load_music_model(str(out_dir / "best"))
+    tune = "X:1\nT:Test\nM:4/4\nL:1/8\nK:D Major\n|:DEFG ABcd|DEFG ABcd|]"
+    text = music_task.TUNE_SEPARATOR + tune + music_task.TUNE_SEPARATOR
+    repeated = text.index("DEFG ABcd", text.index("DEFG ABcd") + 1)
+    ids = vocab.encode(text)
+    log_p, state = 0.0, None
+    with torch.no_grad():
+        for position in range(repeated + len("DEFG ABcd") - 1):  # the last step predicts the bar's last character
+            logits, state = model.step(torch.tensor([ids[position]]), state)
+            if position + 1 >= repeated:
+                log_p += torch.log_softmax(logits[0].float(), dim=-1)[ids[position + 1]].item()
+    assert music_task.repeat_probability(model, vocab, [tune]) == pytest.approx(_math.exp(log_p), rel=1e-3)
+    assert music_task.repeat_probability(model, vocab, ["X:1\nT:t\nM:4/4\nL:1/8\nK:D\n|DEFG ABcd|]"]) is None

@@ -19,7 +19,6 @@ from torch import Tensor, nn
 
 from seqlab.errors import ConfigError
 from seqlab.models.language_model import RecurrentModelConfig
-from seqlab.nn.registry import get_cell
 
 POOLS = ("last", "max", "mean")
 
@@ -52,12 +51,9 @@ class ClassifierConfig(RecurrentModelConfig):
         """A rough upper estimate of training memory (float32): weights, gradients and Adam's
         moments, and the activations backward keeps per token."""
         directions = 2 if self.bidirectional else 1
-        gates = get_cell(self.cell).gates * self.hidden_size
-        parameters = self.vocab_size * self.embedding_size + directions * self.hidden_size * self.num_classes
-        for layer in range(self.num_layers):
-            inputs = self.embedding_size if layer == 0 else directions * self.hidden_size
-            parameters += directions * (gates * (inputs + self.hidden_size) + 2 * gates)
-        per_token = self.embedding_size + self.num_layers * directions * (get_cell(self.cell).gates + 3) * self.hidden_size
+        parameters = (self.vocab_size * self.embedding_size + self.recurrent_parameter_count(directions)
+                      + directions * self.hidden_size * self.num_classes)
+        per_token = self.activations_per_token(directions)
         return 16 * parameters + 4 * batch_size * length * per_token
 
 

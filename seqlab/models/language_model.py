@@ -57,6 +57,19 @@ class RecurrentModelConfig:
     def to_json(self) -> dict:
         return asdict(self)
 
+    def recurrent_parameter_count(self, directions: int = 1) -> int:
+        """Parameters of the stack of recurrent layers (weights and both biases, every gate)."""
+        gates = get_cell(self.cell).gates * self.hidden_size
+        count = 0
+        for layer in range(self.num_layers):
+            inputs = self.embedding_size if layer == 0 else directions * self.hidden_size
+            count += directions * (gates * (inputs + self.hidden_size) + 2 * gates)
+        return count
+
+    def activations_per_token(self, directions: int = 1) -> int:
+        """Floats backward keeps per token: the embedding, and each layer's gates, state and output."""
+        return self.embedding_size + self.num_layers * directions * (get_cell(self.cell).gates + 3) * self.hidden_size
+
     def recurrent_layers(self, **options):
         """The model's stack of recurrent layers, batch-first, from seqlab.nn's cell registry
         with torch.nn's initialisation; `options` (say bidirectional=True) go to the layer."""
@@ -88,18 +101,13 @@ class LanguageModelConfig(RecurrentModelConfig):
         """How many parameters the model will have, computed without building it."""
         embedding = self.vocab_size * self.embedding_size
         output = (0 if self.tie_weights else self.hidden_size * self.vocab_size) + self.vocab_size
-        gates = get_cell(self.cell).gates * self.hidden_size
-        recurrent = 0
-        for layer in range(self.num_layers):
-            inputs = self.embedding_size if layer == 0 else self.hidden_size
-            recurrent += gates * (inputs + self.hidden_size) + 2 * gates
-        return embedding + recurrent + output
+        return embedding + self.recurrent_parameter_count() + output
 
     def training_bytes(self, batch_size: int, window: int) -> int:
         """A rough upper estimate of training memory in float32: weights, gradients and Adam's
         two moments (16 bytes a parameter), and the activations backward keeps per token
         (embedding, each layer's gates, state and output, the logits and their softmax)."""
-        per_token = self.embedding_size + self.num_layers * (get_cell(self.cell).gates + 3) * self.hidden_size + 3 * self.vocab_size
+        per_token = self.activations_per_token() + 3 * self.vocab_size  # and the logits, their softmax
         return 16 * self.parameter_count() + 4 * batch_size * window * per_token
 
 

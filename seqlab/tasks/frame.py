@@ -25,10 +25,10 @@ import math
 import os
 import time
 import typing
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar, Iterable
+from typing import Any, ClassVar, Iterable, NamedTuple
 
 import torch
 
@@ -141,16 +141,13 @@ def add_model_options(parser) -> None:
 
 
 # ----------------------------------------------------------------------------- the task
-@dataclass
-class Loaded:
-    """A model read back from a checkpoint, in eval mode, with what it needs to decode."""
+class Loaded(NamedTuple):
+    """A model read back from a checkpoint, in eval mode, with what it needs to decode
+    (`model, vocab, config = task.load(...)`)."""
 
     model: torch.nn.Module
     vocab: Any  # the tokens it reads and writes (seqlab.data.Vocabulary)
     config: dict  # the checkpoint's config.json
-
-    def __iter__(self):  # model, vocab, config = task.load(...)
-        return iter((self.model, self.vocab, self.config))
 
 
 class Task:
@@ -305,8 +302,7 @@ class Task:
         """Write a checkpoint's model and config to `out` as a using-only checkpoint: float16
         weights (half the size; using converts back to float32) unless `float32`, no optimizer or
         trainer state. Returns the line to print."""
-        if not str(out).strip():
-            raise SeqlabError("--out is empty; give a folder to write the exported model into")
+        output_directory(out, create=False)  # not empty, not a file: save_checkpoint makes it
         if checkpoint_exists(out) and not force:
             shipped = Path(out).resolve() == self.pretrained_path().resolve()
             what = "is the model shipped with seqlab" if shipped else "already holds a checkpoint"

@@ -189,16 +189,11 @@ class SentimentTask(Task):
         return model.loss(batch.tokens, batch.lengths, batch.labels), None, batch.labels.numel()
 
     def evaluate(self, model, data: Split) -> dict[str, float]:
-        probabilities = positive_probabilities(model, data.held_out)
-        labels = np.asarray(data.held_out_labels)
-        chosen = np.clip(probabilities[np.arange(len(labels)), labels], 1e-12, 1.0)
-        return {
-            "val_accuracy": float((probabilities.argmax(axis=1) == labels).mean()),
-            "val_loss": float(-np.log(chosen).mean()),
-        }
+        return held_out_scores(model, data.held_out, data.held_out_labels)
 
     def describe(self, config: SentimentConfig, data: Split, model) -> str:
-        negative, positive = Counter(data.train_labels)[0], Counter(data.train_labels)[1]
+        counts = Counter(data.train_labels)
+        negative, positive = counts[0], counts[1]
         return (
             f"{len(data.train):,} training sentences ({negative:,} negative, {positive:,} positive), "
             f"{len(data.held_out):,} held out (fold {config.data.fold} of {config.data.folds}) from "
@@ -265,11 +260,11 @@ class SentimentTask(Task):
         if dataset is not None:
             folds = stratified_folds(dataset.labels, stored.get("folds", 10), seed=0)
             _, held_out = fold_split(len(dataset), folds, stored.get("fold", 0))
-            probabilities = positive_probabilities(model, [encode(vocab, dataset.sentences[i]) for i in held_out])
-            labels = np.asarray([dataset.labels[i] for i in held_out])
+            scores = held_out_scores(model, [encode(vocab, dataset.sentences[i]) for i in held_out],
+                                     [dataset.labels[i] for i in held_out])
             results.update(data=dataset.source, fold=stored.get("fold", 0), held_out=len(held_out),
-                           held_out_accuracy=round(float((probabilities.argmax(axis=1) == labels).mean()), 4))
-        results.update(contrast(lambda sentences: positive_probabilities(model, [encode(vocab, s) for s in sentences])[:, 1]))
+                           held_out_accuracy=round(scores["val_accuracy"], 4))
+        results.update(contrast(positive_probability(model, vocab)))
         return results
 
     def print_evaluation(self, results: dict) -> None:
@@ -321,17 +316,34 @@ def make_split(data: Dataset, train_ids, held_out_ids, config: SentimentDataConf
 
 
 @torch.no_grad()
-def positive_probabilities(model: SentenceClassifier, sentences: list[list[int]], batch_size: int = 256) -> np.ndarray:
+def class_probabilities(model: SentenceClassifier, sentences: list[list[int]], batch_size: int = 256) -> np.ndarray:
     """(N, C) class probabilities of encoded sentences, in eval mode."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     parts = []
     for start in range(0, len(sentences), batch_size):
-        batch = pad(sentences[start : start + batch_size], [0] * len(sentences[start : start + batch_size]), 0)
+        part = sentences[start : start + batch_size]
+        batch = pad(part, [0] * len(part), 0)  # labels unused
         parts.append(torch.softmax(model(batch.tokens.to(device), batch.lengths), dim=-1).cpu().numpy())
     model.train(was_training)
     return np.concatenate(parts) if parts else np.zeros((0, model.config.num_classes))
+
+
+def held_out_scores(model: SentenceClassifier, sentences: list[list[int]], labels: list[int]) -> dict[str, float]:
+    """Accuracy and mean cross-entropy (nats) of encoded sentences with their labels."""
+    probabilities = class_probabilities(model, sentences)
+    labels = np.asarray(labels)
+    chosen = np.clip(probabilities[np.arange(len(labels)), labels], 1e-12, 1.0)
+    return {
+        "val_accuracy": float((probabilities.argmax(axis=1) == labels).mean()),
+        "val_loss": float(-np.log(chosen).mean()),
+    }
+
+
+def positive_probability(model: SentenceClassifier, vocab: Vocabulary):
+    """sentences -> P(positive) of each: the model as the contrast set scores it."""
+    return lambda sentences: class_probabilities(model, [encode(vocab, s) for s in sentences])[:, 1]
 
 
 def contrast(predict_positive) -> dict:
@@ -376,7 +388,7 @@ def cross_validate(task: SentimentTask, config: SentimentConfig, only: int | Non
         # fold would flatter the score.
         accuracies.append(task.evaluate(model, split)["val_accuracy"])
         if i == 0:
-            contrast_scores = contrast(lambda s: positive_probabilities(model, [encode(split.vocab, x) for x in s])[:, 1])
+            contrast_scores = contrast(positive_probability(model, split.vocab))
     name = f"{config.model.cell}{' (bidirectional)' if config.model.bidirectional else ''}" + (
         " + GloVe" if config.data.vectors else "")
     results["models"][name] = _scores(accuracies, time.perf_counter() - started, contrast_scores)
@@ -408,7 +420,7 @@ def check_sentence(sentence: str) -> str:
 
 def predict(model, vocab, config: dict, sentence: str) -> tuple[str, float]:
     """(label name, its probability) of one sentence."""
-    probabilities = positive_probabilities(model, [encode(vocab, check_sentence(sentence))])[0]
+    probabilities = class_probabilities(model, [encode(vocab, check_sentence(sentence))])[0]
     names = config.get("labels", ["negative", "positive"])
     best = int(probabilities.argmax())
     return names[best], float(probabilities[best])

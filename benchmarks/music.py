@@ -43,7 +43,7 @@ import torch
 
 from seqlab.errors import SeqlabError
 from seqlab.music import bar_statistics, copied_bar_fraction, parse_error, plays, validate
-from seqlab.music.form import form_statistics, total_variation
+from seqlab.music.form import form_statistics, meter_distribution, total_variation
 from seqlab.sample import SamplingConfig, sample
 from seqlab.tasks.music import (
     TUNE_SEPARATOR,
@@ -239,7 +239,7 @@ def tune_figures(tunes: list[str], train_tunes: list[str]) -> dict:
         "copied": copied_bar_fraction(tunes, train_tunes, run=4),
         "characters": statistics.mean(len(t) for t in tunes) if tunes else 0.0,
         "form": form,
-        "meter_distance": total_variation(form["meters"], form_statistics(train_tunes)["meters"]),
+        "meter_distance": total_variation(form["meters"], meter_distribution(train_tunes)),
     }
 
 

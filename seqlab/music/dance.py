@@ -82,25 +82,24 @@ def key_value(text: str) -> str:
 
 def dance_start(meter: str | None = None, key: str | None = None, rhythm: str | None = None) -> str:
     """Header lines asking for a dance, a meter and/or a key ("M:6/8\\nK:D Mixolydian")."""
-    lines = []
+    asked = None
     if meter is not None:
         try:
-            parse_meter(meter)
+            asked = parse_meter(meter)
         except MusicError as error:
             raise MusicError(f"--meter {meter!r}: {error}") from None
+        if asked.bar_length is None:
+            raise MusicError(f"--meter {meter!r} is free meter; give one such as 6/8, C or 3/4")
     if rhythm is not None:
         name = rhythm.strip().lower().replace("-", " ")
         if name not in DANCES:
             raise MusicError(f"unknown rhythm {rhythm!r}; choose one of {', '.join(DANCES)}")
-        asked, usual = parse_meter(meter) if meter is not None else None, parse_meter(DANCES[name].meter)
+        usual = parse_meter(DANCES[name].meter)
         # C and 4/4 are one meter; 6/8 and 3/4 are not (the same length, other beats).
         if asked is not None and (asked.bar_length, asked.compound) != (usual.bar_length, usual.compound):
             raise MusicError(f"a {name} is in {DANCES[name].meter}, not {meter}: give --meter or --rhythm, not both")
         meter = meter or DANCES[name].meter
-    if meter is not None:
-        if parse_meter(meter).bar_length is None:
-            raise MusicError(f"--meter {meter!r} is free meter; give one such as 6/8, C or 3/4")
-        lines.append(f"M:{meter.strip()}")
+    lines = [] if meter is None else [f"M:{meter.strip()}"]
     if key is not None:
         lines.append(f"K:{key_value(key)}")
     return "\n".join(lines)

@@ -81,15 +81,25 @@ def form_statistics(tunes: Iterable[str]) -> dict:
     bars = sum(form.bars for form in forms)
     phrases = sum(form.phrases for form in forms)
     count = max(1, len(forms))
-    meters = Counter(form.meter for form in forms)
     return {
         "tunes": len(forms),
         "repeated_bars": round(sum(form.repeated_bars for form in forms) / max(1, bars), 4),
         "tunes_without_repeat": round(sum(form.repeated_bars == 0 for form in forms) / count, 4),
         "recurring_phrases": round(sum(form.recurring_phrases for form in forms) / max(1, phrases), 4),
         "ending_on_tonic": round(sum(form.ends_on_tonic for form in forms) / count, 4),
-        "meters": {meter: round(n / count, 4) for meter, n in meters.most_common()},
+        "meters": shares(form.meter for form in forms),
     }
+
+
+def meter_distribution(tunes: Iterable[str]) -> dict[str, float]:
+    """The share of tunes in each meter (M: value), most common first; reads headers only."""
+    return shares((header_value(tune, "M") or "").strip() for tune in tunes)
+
+
+def shares(labels: Iterable[str]) -> dict[str, float]:
+    counts = Counter(labels)
+    total = max(1, sum(counts.values()))
+    return {label: round(n / total, 4) for label, n in counts.most_common()}
 
 
 def bar_spans(tune: str) -> list[tuple[int, int, str]]:

@@ -46,7 +46,7 @@ from seqlab.music import (
 )
 from seqlab.music.corpus import extra_training_tunes
 from seqlab.music.dance import DANCES, MAX_TEMPO, MIN_TEMPO, dance_start, with_tempo
-from seqlab.music.form import bar_spans, form_statistics, total_variation
+from seqlab.music.form import bar_spans, form_statistics, meter_distribution, total_variation
 from seqlab.music.transpose import transposed_copies
 from seqlab.sample import SamplingConfig, sample
 from seqlab.tasks import frame
@@ -451,9 +451,7 @@ def run_generate(args) -> int:
             raise SeqlabError("give either --start or --rhythm/--meter/--key, not both")
         start = dance_start(args.meter, args.key, args.rhythm)
     model, vocab, _ = load_music_model(args.checkpoint, args.device)
-    if start is not None:
-        check_start(vocab, start)  # before any sampling
-    report = generate_tunes(
+    report = generate_tunes(  # checks the start (check_start) before it samples anything
         model, vocab, args.count, args.temperature, args.top_k, seed, start,
         meter_aware=args.meter_aware, keep_valid=not args.keep_invalid, progress=args.count >= 20,
     )
@@ -505,7 +503,7 @@ def evaluate_music(checkpoint: str | None, samples: int, temperature: float = 1.
     sampling_seconds = time.perf_counter() - started
     verdicts = [validate(tune) for tune in report.tunes]
     form, held_out_form = form_statistics(report.tunes), form_statistics(data.held_out_tunes)
-    training_meters = form_statistics(data.train_tunes)["meters"]
+    training_meters = meter_distribution(data.train_tunes)
     playing = [v.parses and plays(tune) for v, tune in zip(verdicts, report.tunes)]
     return {
         "checkpoint": str(checkpoint or pretrained_path()),

@@ -5,8 +5,6 @@ shipped irish.abc. A model that small writes mostly invalid tunes, so the genera
 keep them with --keep-invalid where they need files, and one test checks the rejection path.
 """
 
-import contextlib
-import io
 import json
 import math
 import re
@@ -19,6 +17,7 @@ from safetensors.torch import load_file
 
 from seqlab.checkpoint import save_checkpoint
 from seqlab.cli import main
+from tests.helpers import run
 from seqlab.errors import SeqlabError
 from seqlab.music import held_out_split, load_corpus, split_header, validate
 from seqlab.tasks import _language as language
@@ -29,14 +28,6 @@ STEPS = 400  # the tiny preset's 20 steps write hardly a bar line; 400 still tak
 EVAL_EVERY = 200
 # With the header given and a cool temperature, the tiny model's tunes mostly render.
 RENDERABLE = ("--start", "T:Test\\nM:4/4\\nL:1/8\\nK:D", "--temperature", "0.6")
-
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    """main(argv) -> (exit code, stdout, stderr), without pytest's capsys (usable in fixtures)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,6 @@ seconds) on the first 30,000 characters of the shipped Tiny Shakespeare, copied 
 temporary file as a user's text would be.
 """
 
-import contextlib
-import io
 import itertools
 import json
 import math
@@ -16,19 +14,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqlab.cli import main
+from tests.helpers import run
 from seqlab.data import Vocabulary
 from seqlab.tasks import text as text_task
 
 CHARACTERS = 30_000
-
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    """main(argv) -> (exit code, stdout, stderr), without pytest's capsys (usable in fixtures)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
 
 
 def assert_one_line_error(code: int, stderr: str, expected: str = "") -> None:

@@ -300,6 +300,8 @@ def quality_section(model, vocab, data, samples: int, seed: int) -> None:
             (f"ending on the tonic ({mode})", percent(form["ending_on_tonic"]),
              percent(peer_form["ending_on_tonic"]), f">= {percent(TARGET_TONIC)}",
              met(form["ending_on_tonic"] >= TARGET_TONIC)),
+            (f"tunes opening with an earlier tune's first two bars ({mode})", str(form["shared_openings"]),
+             str(peer_form["shared_openings"]), "0", met(form["shared_openings"] == 0)),
             (f"meters, TV distance to the training tunes' ({mode})", f"{f['meter_distance']:.3f}",
              f"{peer['meter_distance']:.3f}", f"<= {TARGET_METER_TV:.2f}", met(f["meter_distance"] <= TARGET_METER_TV)),
         ]
@@ -411,7 +413,9 @@ def speed_section(model, vocab, seed: int, quick: bool) -> None:
     unknown = vocab.index(vocab.unknown) if vocab.unknown is not None else None
     with torch.inference_mode():
         logits = model(torch.tensor([ids]))[0]
-        difference = max((logits - other(torch.tensor([ids]))[0]).abs().max().item() for other in (peer, scratch))
+        # A copy model's outputs mix in its attention, which the plain peer lacks: compared to scratch only.
+        others = (scratch,) if model.copy is not None else (peer, scratch)
+        difference = max((logits - other(torch.tensor([ids]))[0]).abs().max().item() for other in others)
     generator = torch.Generator().manual_seed(seed)
     config = SamplingConfig(temperature=1.0)
     backend = model.config.backend
@@ -452,7 +456,11 @@ def speed_section(model, vocab, seed: int, quick: bool) -> None:
         rows,
         f"median of {repeats}, interleaved, after a warm-up. `{backend}` is the backend "
         f"load_music_model gives (what `seqlab music generate` samples with); `scratch` is the same "
-        f"weights in seqlab's own loop, for comparison only. Logits of all three agree to {difference:.1e}.",
+        f"weights in seqlab's own loop, for comparison only. "
+        + (f"Logits of all three agree to {difference:.1e}." if model.copy is None else
+           f"The model attends over its last {c.copy_memory} characters and copies (copy attention); the peer "
+           f"is its LSTM alone, with less work a character (torch.nn has no such attention); the model's two "
+           f"backends agree to {difference:.1e}."),
     )
 
 

@@ -192,10 +192,15 @@ def _read_prompt(model, vocab: Vocabulary, prompt: str, device):
     return logits[:, -1], state
 
 
+# A model's state is a tensor whose batch dimension is the second one (L*D, B, H), or a tuple
+# of such states, nested as deep as the model likes (an LSTM's (h, c); a copy model's
+# ((h, c), keys, tokens)). The three helpers below pick, join and repeat the rows of any.
+
+
 def _concatenate(states: list):
     """States of single streams (batch dimension 1) -> one state for all of them."""
     if isinstance(states[0], tuple):
-        return tuple(torch.cat(parts, dim=1) for parts in zip(*states))
+        return tuple(_concatenate(list(parts)) for parts in zip(*states))
     return torch.cat(states, dim=1)
 
 
@@ -217,7 +222,7 @@ def _join(pieces: list[str], vocab: Vocabulary) -> str:
 def _rows(state, keep: Tensor):
     """Keep the batch rows `keep` of a state (L*D, B, H)."""
     if isinstance(state, tuple):
-        return tuple(part.index_select(1, keep) for part in state)
+        return tuple(_rows(part, keep) for part in state)
     return state.index_select(1, keep)
 
 
@@ -225,7 +230,9 @@ def _repeat(state, streams: int):
     """A state for one stream (batch dimension 1) -> the same state for `streams` streams."""
     if isinstance(state, tuple):
         return tuple(_repeat(s, streams) for s in state)
-    return state.expand(-1, streams, -1).contiguous()  # (L*D, 1, H) -> (L*D, B, H)
+    shape = list(state.shape)
+    shape[1] = streams
+    return state.expand(shape).contiguous()  # (L*D, 1, H) -> (L*D, B, H)
 
 
 # --------------------------------------------------------------------------- beam search

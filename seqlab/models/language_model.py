@@ -4,6 +4,11 @@
 
 The same model serves characters (music in ABC notation, Shakespeare) and words; what it
 predicts depends only on the vocabulary it is built with.
+
+With `copy_memory` M > 0 it also attends over the last M tokens it has read or written and may
+copy from them (seqlab.nn.attention.CopyAttention, a pointer-sentinel mixture): its outputs are
+then log-probabilities of the mixture, which every consumer of logits (cross-entropy, softmax,
+the sampler) reads the same way, and its state carries the memory beside the recurrent state.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqlab.nn.registry import get_cell, recurrent_layer
 from seqlab.errors import ConfigError, check_range
+from seqlab.nn.attention import CopyAttention
+from seqlab.nn.registry import get_cell, recurrent_layer
 from seqlab.nn.recurrent import BACKENDS
 
 # The cells a sequence model may be built of (seqlab.nn's one registry), with torch.nn's own
@@ -89,9 +95,14 @@ class RecurrentModelConfig:
 @dataclass
 class LanguageModelConfig(RecurrentModelConfig):
     tie_weights: bool = False  # share the embedding and output matrices (Press & Wolf 2017)
+    # Attend over the last `copy_memory` tokens and copy from them (0: the plain recurrent model).
+    copy_memory: int = 0
+    copy_key_size: int = 64  # the size of the attention's queries and keys
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_range("copy_memory", self.copy_memory, 0, MAX_WIDTH, " (0: no attention)")
+        check_range("copy_key_size", self.copy_key_size, 1, MAX_WIDTH)
         if self.tie_weights and self.embedding_size != self.hidden_size:
             raise ConfigError(
                 "tie_weights", f"needs embedding_size == hidden_size, got {self.embedding_size} and {self.hidden_size}"
@@ -101,13 +112,19 @@ class LanguageModelConfig(RecurrentModelConfig):
         """How many parameters the model will have, computed without building it."""
         embedding = self.vocab_size * self.embedding_size
         output = (0 if self.tie_weights else self.hidden_size * self.vocab_size) + self.vocab_size
-        return embedding + self.recurrent_parameter_count() + output
+        # queries, keys, the sentinel and the scale tau
+        copy = 2 * (self.hidden_size + 1) * self.copy_key_size + self.hidden_size + 2 if self.copy_memory else 0
+        return embedding + self.recurrent_parameter_count() + output + copy
 
     def training_bytes(self, batch_size: int, window: int) -> int:
         """A rough upper estimate of training memory in float32: weights, gradients and Adam's
         two moments (16 bytes a parameter), and the activations backward keeps per token
         (embedding, each layer's gates, state and output, the logits and their softmax)."""
         per_token = self.activations_per_token() + 3 * self.vocab_size  # and the logits, their softmax
+        if self.copy_memory:
+            # the scores, their softmax and the pairs' token index (8 bytes) over memory and window,
+            # the copied distribution and the mixture
+            per_token += 4 * (self.copy_memory + window) + 2 * self.copy_key_size + 3 * self.vocab_size
         return 16 * self.parameter_count() + 4 * batch_size * window * per_token
 
 
@@ -121,12 +138,21 @@ class LanguageModel(nn.Module):
         self.output = nn.Linear(config.hidden_size, config.vocab_size)
         if config.tie_weights:
             self.output.weight = self.embedding.weight
+        self.copy = CopyAttention(config.hidden_size, config.copy_key_size, config.copy_memory) if config.copy_memory else None
 
     def forward(self, tokens: Tensor, state=None):
         """tokens (B, T) -> logits (B, T, V), and the state after the last step."""
+        recurrent_state, memory = self._split(state)
         x = self.dropout(self.embedding(tokens))  # (B, T, E)
-        h, state = self.recurrent(x, state)  # (B, T, H)
-        return self.output(self.dropout(h)), state  # (B, T, V)
+        h, recurrent_state = self.recurrent(x, recurrent_state)  # (B, T, H)
+        logits = self.output(self.dropout(h))  # (B, T, V)
+        if self.copy is None:
+            return logits, recurrent_state
+        # The state before each token: the carried one, then the outputs shifted by one step.
+        before = torch.cat([self._top_output(state, h)[:, None], h[:, :-1]], dim=1)  # (B, T, H)
+        # No dropout on what the attention compares: it finds an earlier state by its likeness.
+        log_p, memory = self.copy(h, before, tokens, logits, memory)
+        return log_p, (recurrent_state, *memory)
 
     def step(self, tokens: Tensor, state=None):
         """One step of generation: tokens (B,) -> logits (B, V), state. Keeps no graph.
@@ -141,9 +167,32 @@ class LanguageModel(nn.Module):
         # The layers' functions rather than calling the modules: a module call costs ~12 us of
         # bookkeeping (hooks), and a sampler pays it twice a token (measured). No dropout:
         # this runs in inference mode.
+        recurrent_state, memory = self._split(state)
         x = F.embedding(tokens, self.embedding.weight)  # (B, E)
-        h, state = self.recurrent.step(x, state)  # (B, H)
-        return F.linear(h, self.output.weight, self.output.bias), state  # (B, V)
+        h, recurrent_state = self.recurrent.step(x, recurrent_state)  # (B, H)
+        logits = F.linear(h, self.output.weight, self.output.bias)  # (B, V)
+        if self.copy is None:
+            return logits, recurrent_state
+        before = self._top_output(state, h)  # (B, H)
+        log_p, memory = self.copy.step(h, before, tokens, logits, memory)
+        return log_p, (recurrent_state, *memory)
+
+    def _split(self, state):
+        """(recurrent state, copy memory) of a state; with copy attention the state is the tuple
+        (recurrent state, keys, tokens), otherwise the recurrent state alone."""
+        if self.copy is None:
+            return state, None
+        if state is None:
+            return None, None
+        return state[0], state[1:]
+
+    def _top_output(self, state, h: Tensor) -> Tensor:
+        """(B, H): the top layer's output at the end of `state` (zeros for a fresh start)."""
+        recurrent_state, _ = self._split(state)
+        if recurrent_state is None:
+            return h.new_zeros(h.shape[0], h.shape[-1])
+        hidden = recurrent_state[0] if isinstance(recurrent_state, tuple) else recurrent_state  # (L, B, H)
+        return hidden[-1]
 
     def loss(self, tokens: Tensor, targets: Tensor, state=None):
         """Mean cross-entropy (nats per token) of predicting `targets` (B, T), and the state."""

@@ -285,6 +285,28 @@ def strip_provenance(tune: str) -> str:
     return "\n".join(kept)
 
 
+# irish.abc names each tune's dance only inside its transcription id ("Z: id:dc-jig-12"); the
+# dance is music worth keeping (it sets the tempo, and a user may ask for one), the id is not.
+ID_DANCE = re.compile(r"Z:\s*id:dc-([a-z]+)-\d+\s*")
+ID_RHYTHMS = {"reel": "reel", "jig": "jig", "hornpipe": "hornpipe", "polka": "polka", "slide": "slide",
+              "slipjig": "slip jig", "setdance": "set dance", "waltz": "waltz"}
+
+
+def clean_tune(tune: str) -> str:
+    """A tune as seqlab trains on it: without provenance (strip_provenance), and with the dance
+    that a transcription id names ("Z: id:dc-jig-12") kept as a rhythm field ("R:jig") in the
+    id's place, unless the tune has an R: field of its own."""
+    has_rhythm = any(field_letter(line) == "R" for line in tune.split("\n"))
+    lines = []
+    for line in tune.split("\n"):
+        match = ID_DANCE.fullmatch(line)
+        if match and not has_rhythm and match.group(1) in ID_RHYTHMS:
+            line = f"R:{ID_RHYTHMS[match.group(1)]}"
+            has_rhythm = True
+        lines.append(line)
+    return strip_provenance("\n".join(lines))
+
+
 def renumber(tune: str, number: int) -> str:
     """The tune with its `X:` line (every one, should there be more) saying `number`."""
     return replace_field(tune, "X", str(number))

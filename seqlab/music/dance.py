@@ -10,7 +10,10 @@ in the beat a dancer feels (half notes for reels, dotted quarters for jigs).
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from collections import Counter
+from typing import Iterable, NamedTuple
+
+import torch
 
 from .abc import field_letter, header_value, parse_meter
 from .errors import MusicError
@@ -80,6 +83,26 @@ def key_value(text: str) -> str:
     return f"{match.group(1).upper()}{match.group(2)} {mode}"
 
 
+def dance_mix(tunes: Iterable[str]) -> dict[str, float]:
+    """The share of each dance header among tunes: their R: (if any) and M: lines as written,
+    e.g. {"R:reel\nM:C": 0.48, "R:jig\nM:6/8": 0.22, ...}; tunes without M: are left out."""
+    headers = []
+    for tune in tunes:
+        lines = [line.strip() for line in tune.split("\n") if field_letter(line) in ("R", "M")]
+        if any(field_letter(line) == "M" for line in lines):
+            headers.append("\n".join(lines[:2]))
+    counts = Counter(headers)
+    return {header: round(n / max(1, len(headers)), 6) for header, n in counts.most_common()}
+
+
+def draw_dances(mix: dict[str, float], count: int, generator: torch.Generator | None = None) -> list[str]:
+    """`count` dance headers drawn from a dance_mix, so that generated tunes keep its proportions."""
+    headers = list(mix)
+    picked = torch.multinomial(torch.tensor([mix[h] for h in headers], dtype=torch.float64), count,
+                               replacement=True, generator=generator)
+    return [headers[i] for i in picked.tolist()]
+
+
 def dance_start(meter: str | None = None, key: str | None = None, rhythm: str | None = None) -> str:
     """Header lines asking for a dance, a meter and/or a key ("M:6/8\\nK:D Mixolydian")."""
     asked = None
@@ -99,7 +122,9 @@ def dance_start(meter: str | None = None, key: str | None = None, rhythm: str | 
         if asked is not None and (asked.bar_length, asked.compound) != (usual.bar_length, usual.compound):
             raise MusicError(f"a {name} is in {DANCES[name].meter}, not {meter}: give --meter or --rhythm, not both")
         meter = meter or DANCES[name].meter
-    lines = [] if meter is None else [f"M:{meter.strip()}"]
+    # The dance named as the corpus names it (R:), which the model reads, and the tempo follows.
+    lines = [] if rhythm is None else [f"R:{name}"]
+    lines += [] if meter is None else [f"M:{meter.strip()}"]
     if key is not None:
         lines.append(f"K:{key_value(key)}")
     return "\n".join(lines)

@@ -26,6 +26,7 @@ class TuneForm:
     recurring_phrases: int  # pairs equal to an earlier pair of the same tune
     ends_on_tonic: bool  # the last note's letter is the key's tonic (octave and accidental aside)
     meter: str  # the M: value, "" if none
+    opening: str  # the first two bars ("" with fewer): two tunes that share it are one tune twice
 
 
 def repeats(items: list[str]) -> int:
@@ -71,12 +72,14 @@ def form_of(tune: str) -> TuneForm:
         recurring_phrases=repeats(phrases),
         ends_on_tonic=key is not None and last_note(tune) == key,
         meter=(header_value(tune, "M") or "").strip(),
+        opening=phrases[0] if phrases else "",
     )
 
 
 def form_statistics(tunes: Iterable[str]) -> dict:
     """Shares over a set of tunes: bars that repeat an earlier bar of their tune, tunes with no
-    repeated bar, two-bar phrases that recur, tunes ending on the tonic; and the meters."""
+    repeated bar, two-bar phrases that recur, tunes ending on the tonic; the number of tunes
+    that open with the same two bars as an earlier tune of the set; and the meters."""
     forms = [form_of(tune) for tune in tunes]
     bars = sum(form.bars for form in forms)
     phrases = sum(form.phrases for form in forms)
@@ -87,6 +90,7 @@ def form_statistics(tunes: Iterable[str]) -> dict:
         "tunes_without_repeat": round(sum(form.repeated_bars == 0 for form in forms) / count, 4),
         "recurring_phrases": round(sum(form.recurring_phrases for form in forms) / max(1, phrases), 4),
         "ending_on_tonic": round(sum(form.ends_on_tonic for form in forms) / count, 4),
+        "shared_openings": repeats([form.opening for form in forms if form.opening]),
         "meters": shares(form.meter for form in forms),
     }
 

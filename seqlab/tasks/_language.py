@@ -210,12 +210,21 @@ class LanguageTask(Task):
 
 
 def start_from(model: LanguageModel, start: LanguageModel, path: str) -> None:
-    """Copy the weights of `start` (a loaded model) into `model`, whose shape must match."""
+    """Copy the weights of `start` (a loaded model) into `model`, whose shape must match.
+
+    A plain model may start a copy model (--copy-memory): its attention starts fresh, comparing
+    the plain model's states (seqlab.nn.attention)."""
     ours, theirs = model.config, start.config
-    for name in ("embedding_size", "hidden_size", "num_layers", "cell", "tie_weights"):
+    shape = ["embedding_size", "hidden_size", "num_layers", "cell", "tie_weights"]
+    if theirs.copy_memory:
+        shape += ["copy_memory"] if not ours.copy_memory else ["copy_key_size"]
+    for name in shape:
         if getattr(ours, name) != getattr(theirs, name):
             raise SeqlabError(
                 f"--init-from {path}: its {name.replace('_', '-')} is {getattr(theirs, name)}, this run's "
                 f"{getattr(ours, name)}; give the same model options as the checkpoint"
             )
-    model.load_state_dict({name: tensor.float() for name, tensor in start.state_dict().items()})
+    weights = {name: tensor.float() for name, tensor in start.state_dict().items()}
+    missing, _ = model.load_state_dict(weights, strict=False)
+    # Only a fresh attention may be missing; any other gap is a shape the checks above missed.
+    assert all(name.startswith("copy.") for name in missing), missing

@@ -55,6 +55,8 @@ FLAG_HELP = {
     "max_minutes": "stop after this many minutes, evaluated and saved (0: no limit)",
     "seed": "random seed of the run: model initialisation, batches, dropout",
     "device": "auto, cpu, cuda, cuda:N or mps",
+    "copy_memory": "attend over the last N tokens and copy from them (pointer-sentinel attention); 0: the plain recurrent model",
+    "copy_key_size": "size of the copy attention's queries and keys",
 }
 
 

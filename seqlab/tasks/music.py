@@ -31,6 +31,7 @@ from seqlab.music import (
     MeterTracker,
     MusicError,
     bar_check,
+    clean_tune,
     complete_headers,
     copied_bar_fraction,
     held_out_split,
@@ -45,7 +46,7 @@ from seqlab.music import (
     validate,
 )
 from seqlab.music.corpus import extra_training_tunes
-from seqlab.music.dance import DANCES, MAX_TEMPO, MIN_TEMPO, dance_start, with_tempo
+from seqlab.music.dance import DANCES, MAX_TEMPO, MIN_TEMPO, dance_mix, dance_start, draw_dances, with_tempo
 from seqlab.music.form import bar_spans, form_statistics, meter_distribution, total_variation
 from seqlab.music.transpose import transposed_copies
 from seqlab.sample import SamplingConfig, sample
@@ -170,7 +171,9 @@ def load_music_data(
     interior bars do not all last what M: and L: ask for are left out first. The held-out
     tunes are never touched."""
     corpus = load_corpus(source)
-    train_tunes, held_out = held_out_split(corpus.tunes)
+    # What a generated tune must never carry (a source, a transcriber, an address) is never
+    # learned: every tune is cleaned before the split (which goes by index, so it is unchanged).
+    train_tunes, held_out = held_out_split([clean_tune(tune) for tune in corpus.tunes])
     if not held_out or not train_tunes:
         # 10% rounded half up holds one tune out from 5 tunes on.
         raise SeqlabError(f"{source}: {len(corpus.tunes)} tunes are too few to hold 10% out; give at least 5")
@@ -178,7 +181,7 @@ def load_music_data(
     sources = [name.strip() for name in extra.split(",") if name.strip()]
     if sources:
         extra_tunes, skipped, dropped = extra_training_tunes(sources, held_out)
-        data.train_tunes = train_tunes + extra_tunes
+        data.train_tunes = train_tunes + [clean_tune(tune) for tune in extra_tunes]
         data.skipped += skipped
         data.source = f"{corpus.source} + {', '.join(sources)}"
         data.extra_tunes, data.dropped = len(extra_tunes), dropped
@@ -273,6 +276,8 @@ class MusicTask(LanguageTask):
                 "transposed_copies": tunes.transposed,
                 "left_out_for_wrong_bars": tunes.wrong_bars,
             },
+            # What generation draws its dances from, so that new tunes keep the corpus's mix.
+            "dances": dance_mix(tunes.train_tunes),
         }
 
     # ------------------------------------------------------------------ generate, evaluate
@@ -290,6 +295,9 @@ class MusicTask(LanguageTask):
         generate.add_argument("--rhythm", default=None, help=f"the dance: {', '.join(DANCES)} (sets the meter)")
         generate.add_argument("--meter", default=None, help="e.g. 6/8, C (4/4), C| (2/2), 3/4")
         generate.add_argument("--key", default=None, help="e.g. D, Em, Ador, Gmix")
+        generate.add_argument("--model-header", action="store_true",
+                              help="let the model choose each tune's dance and meter (default: drawn in the "
+                              "training tunes' proportions)")
         generate.add_argument("--tempo", type=frame.bounded_int(MIN_TEMPO, MAX_TEMPO), default=None,
                               help="beats a minute in the dance's beat (default: the dance's usual tempo, "
                               "or the tune's own Q:)")
@@ -311,16 +319,18 @@ class MusicTask(LanguageTask):
                             help=f"tunes to sample (default 200, at most {MAX_SAMPLES:,})")
         parser.add_argument("--temperature", type=frame.temperature, default=1.0)
         parser.add_argument("--meter-aware", action="store_true", help="sample with meter-aware decoding")
+        parser.add_argument("--model-header", action="store_true",
+                            help="let the model choose each tune's dance and meter, as generate --model-header")
         parser.add_argument("--seed", type=frame.seed, default=0)
 
     def run_evaluate(self, args) -> dict:
         return evaluate_music(args.checkpoint, args.samples, args.temperature, args.meter_aware, args.seed, args.device,
-                              progress=True)
+                              progress=True, model_header=args.model_header)
 
     def print_evaluation(self, results: dict) -> None:
         print(f"held-out bits/char        {results['held_out_bits_per_char']:.3f}   ({results['corpus']}, fixed 10% split)")
         print(f"tunes sampled             {results['samples']} at temperature {results['temperature']}"
-              f"{' with meter-aware decoding' if results['meter_aware'] else ', no filtering'}")
+              f"{' with meter-aware decoding' if results['meter_aware'] else ', no filtering'}; dances {results['dances']}")
         for key, label in [("parse_and_play", "parse and play"), ("all_bars_right", "every bar right"),
                            ("valid", "pass every check"), ("aabb", "AABB form"), ("copied_bars", "bars copied (runs of 4+)")]:
             print(f"{label:<25} {100 * results[key]:5.1f}%")
@@ -329,6 +339,8 @@ class MusicTask(LanguageTask):
         for key, label in [("repeated_bars", "bars repeating a bar"), ("tunes_without_repeat", "tunes with no repeat"),
                            ("recurring_phrases", "2-bar phrases recurring"), ("ending_on_tonic", "ending on the tonic")]:
             print(f"{label:<25} {100 * form[key]:5.1f}%  {100 * held_out[key]:5.1f}%")
+        print(f"{'tunes opening as another':<25} {form['shared_openings']:6d}  {held_out['shared_openings']:6d}"
+              "   (same first two bars as an earlier tune of the set)")
         print(f"{'meter TV to training':<25} {results['meter_distance_to_training']:6.3f}  "
               f"{results['held_out_meter_distance_to_training']:6.3f}")
         repeat = results["held_out_repeat_probability"]
@@ -372,9 +384,13 @@ def generate_tunes(
     max_length: int = 1500,
     max_rounds: int = 6,
     progress: bool = False,
+    dances: dict[str, float] | None = None,
 ) -> GenerationReport:
     """Sample tunes, many streams at once, until `count` of them pass
-    seqlab.music.rejection_reason (or, with keep_valid=False, until `count` have been written)."""
+    seqlab.music.rejection_reason (or, with keep_valid=False, until `count` have been written).
+
+    Without a `start`, each tune's dance (R: and M:) is drawn from `dances` (a dance_mix: the
+    training tunes' proportions); without `dances` either, the model writes its own header."""
     if count < 1:
         raise SeqlabError(f"--count must be at least 1, got {count}")
     config = SamplingConfig(temperature=temperature, top_k=top_k)
@@ -387,7 +403,7 @@ def generate_tunes(
             if missing <= 0:
                 break
             streams = missing if not keep_valid else max(4, math.ceil(missing * 1.5))
-            prompts = _prompts(model, vocab, streams, start, config, generator)
+            prompts = _prompts(model, vocab, streams, start, config, generator, dances)
             constraints = [MeterTracker(prompt) for prompt in prompts] if meter_aware else None
             result = sample(
                 model, vocab, prompts, max_length, config, streams=streams, generator=generator,
@@ -409,21 +425,26 @@ def generate_tunes(
     return report
 
 
-def _prompts(model, vocab, streams: int, start: str | None, config, generator) -> list[str]:
-    """What each stream starts from: a new tune's first line, and the user's `start` if any.
+def _prompts(model, vocab, streams: int, start: str | None, config, generator, dances=None) -> list[str]:
+    """What each stream starts from: a new tune's first line, and the user's `start` if any,
+    or else a dance drawn from `dances`.
 
-    With a `start` that has no title, the model first writes a title for each stream, then
+    With a start that has no title, the model first writes a title for each stream, then
     the start (say "M:6/8\nK:D") follows it, so the tune keeps the corpus's header order.
     """
     opening = TUNE_SEPARATOR + "X:1\n"
-    if start is None:
+    if start is None and not dances:
         return [opening + "T:"] * streams
-    start = check_start(vocab, start)
-    if "T:" in start:
-        return [opening + start + "\n"] * streams
+    if start is None:
+        starts = draw_dances(dances, streams, generator)
+    else:
+        start = check_start(vocab, start)
+        if "T:" in start:
+            return [opening + start + "\n"] * streams
+        starts = [start] * streams
     titles = sample(model, vocab, opening + "T:", 80, config, streams=streams, generator=generator,
                     stop="\n").texts
-    return [opening + "T:" + title.split("\n")[0] + "\n" + start + "\n" for title in titles]
+    return [opening + "T:" + title.split("\n")[0] + "\n" + begin + "\n" for title, begin in zip(titles, starts)]
 
 
 def check_start(vocab, start: str) -> str:
@@ -450,10 +471,11 @@ def run_generate(args) -> int:
         if start is not None:
             raise SeqlabError("give either --start or --rhythm/--meter/--key, not both")
         start = dance_start(args.meter, args.key, args.rhythm)
-    model, vocab, _ = load_music_model(args.checkpoint, args.device)
+    model, vocab, config = load_music_model(args.checkpoint, args.device)
     report = generate_tunes(  # checks the start (check_start) before it samples anything
         model, vocab, args.count, args.temperature, args.top_k, seed, start,
         meter_aware=args.meter_aware, keep_valid=not args.keep_invalid, progress=args.count >= 20,
+        dances=None if args.model_header else config.get("dances"),
     )
     if not report.tunes:
         raise SeqlabError(f"no valid tune in {report.sampled} samples; {_advice(args)}")
@@ -486,7 +508,9 @@ def _advice(args) -> str:
 
 
 def evaluate_music(checkpoint: str | None, samples: int, temperature: float = 1.0, meter_aware: bool = False,
-                   seed: int = 0, device: str = "cpu", progress: bool = False) -> dict:
+                   seed: int = 0, device: str = "cpu", progress: bool = False, model_header: bool = False) -> dict:
+    """Held-out bits/char, and measures of `samples` tunes sampled as `generate` does (dances
+    drawn in the training tunes' proportions, unless `model_header`), none filtered out."""
     if samples < 1:
         raise SeqlabError(f"--samples must be at least 1, got {samples}")
     model, vocab, config = load_music_model(checkpoint, device)
@@ -498,8 +522,9 @@ def evaluate_music(checkpoint: str | None, samples: int, temperature: float = 1.
     held_out = torch.tensor(vocab.encode(data.held_out_text))
     bits = held_out_bits_per_char(model, held_out)
     started = time.perf_counter()
+    dances = None if model_header else config.get("dances")
     report = generate_tunes(model, vocab, samples, temperature, None, seed, meter_aware=meter_aware, keep_valid=False,
-                            progress=progress)
+                            progress=progress, dances=dances)
     sampling_seconds = time.perf_counter() - started
     verdicts = [validate(tune) for tune in report.tunes]
     form, held_out_form = form_statistics(report.tunes), form_statistics(data.held_out_tunes)
@@ -512,6 +537,7 @@ def evaluate_music(checkpoint: str | None, samples: int, temperature: float = 1.
         "samples": len(report.tunes),
         "temperature": temperature,
         "meter_aware": meter_aware,
+        "dances": "the model's own" if dances is None else "drawn in the training tunes' proportions",
         "parse_and_play": _share(playing),
         # A tune with no bar that can be checked (no music, no M:) has no bar right.
         "all_bars_right": _share([v.bars_ok and v.interior_bars > 0 for v in verdicts]),

@@ -202,3 +202,15 @@ def test_strip_provenance_leaves_no_source_transcriber_or_address():
     clean = strip_provenance(tune)
     assert clean == "X:1\nT:Reel for \nM:C\nL:1/8\nK:D Major\nABcd efge|\"@text\"A2B2 c4|]"
     assert strip_provenance(clean) == clean
+
+
+def test_clean_tune_keeps_the_dance_of_a_transcription_id_as_a_rhythm_field():
+    from seqlab.music import clean_tune
+
+    tune = "X:3\nT:Reel\nZ: id:dc-slipjig-12\nS:bob@example.com\nM:9/8\nL:1/8\nK:G Major\nGAB|]"
+    assert clean_tune(tune) == "X:3\nT:Reel\nR:slip jig\nM:9/8\nL:1/8\nK:G Major\nGAB|]"
+    # A tune's own R: wins; an id naming no dance, and any other Z:, just go.
+    own = "X:1\nT:A\nR:hornpipe\nZ: id:dc-reel-1\nK:D\nD|]"
+    assert clean_tune(own) == "X:1\nT:A\nR:hornpipe\nK:D\nD|]"
+    assert clean_tune("X:1\nT:A\nZ: id:dc-ocarolan-2\nZ:transcribed by Bob\nK:D\nD|]") == "X:1\nT:A\nK:D\nD|]"
+    assert clean_tune(clean_tune(tune)) == clean_tune(tune)

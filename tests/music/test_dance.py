@@ -1,6 +1,7 @@
 """Dances: tempo from the rhythm or the meter, keys as the corpus writes them, asking for a dance."""
 
 import pytest
+import torch
 
 from seqlab.music import MusicError
 from seqlab.music.abc import header_value
@@ -44,11 +45,22 @@ def test_keys_as_the_corpus_writes_them(text, value):
 
 
 def test_asking_for_a_dance():
-    assert dance_start(rhythm="jig", key="Dmix") == "M:6/8\nK:D Mixolydian"
+    assert dance_start(rhythm="jig", key="Dmix") == "R:jig\nM:6/8\nK:D Mixolydian"
     assert dance_start(meter="3/4") == "M:3/4"
-    assert dance_start(rhythm="reel", meter="4/4") == "M:4/4"  # C and 4/4 are one meter
+    assert dance_start(rhythm="reel", meter="4/4") == "R:reel\nM:4/4"  # C and 4/4 are one meter
     for kwargs, message in [(dict(meter="7/0"), "zero"), (dict(key="Hmix"), "unknown key"),
                             (dict(rhythm="tango"), "unknown rhythm"), (dict(rhythm="jig", meter="3/4"), "not both"),
                             (dict(meter="none"), "free meter")]:
         with pytest.raises(MusicError, match=message):
             dance_start(**kwargs)
+
+
+def test_dance_mix_and_draws_keep_the_corpus_proportions():
+    from seqlab.music.dance import dance_mix, draw_dances
+
+    tunes = ["X:1\nT:a\nR:reel\nM:C\nK:D\nD|]"] * 3 + ["X:2\nT:b\nM:6/8\nK:G\nG|]", "X:3\nT:no meter\nK:G\nG|]"]
+    mix = dance_mix(tunes)
+    assert mix == {"R:reel\nM:C": 0.75, "M:6/8": 0.25}
+    drawn = draw_dances(mix, 4000, torch.Generator().manual_seed(0))
+    assert abs(drawn.count("M:6/8") / 4000 - 0.25) < 0.03 and set(drawn) == set(mix)
+    assert draw_dances(mix, 5, torch.Generator().manual_seed(1)) == draw_dances(mix, 5, torch.Generator().manual_seed(1))

@@ -60,3 +60,11 @@ def test_bar_spans_point_at_the_bars_as_written():
     assert AABB[start:end] == "DEFG ABcd" and text == "DEFGABcd"
     assert [text for _, _, text in spans][:2] == ["DEFGABcd", "DEFGABcd"]
     assert AABB[spans[-1][0]:spans[-1][1]] == "A2A2 A4"
+
+
+def test_tunes_opening_with_the_same_two_bars_are_counted():
+    other = AABB.replace("|:DEFG ABcd|DEFG ABcd|", "|:DEFG ABcd|dcBA GFED|")  # same first bar, not two
+    assert form_of(AABB).opening == "DEFGABcd|DEFGABcd"
+    stats = form_statistics([AABB, other, AABB, AABB.replace("T:Test", "T:Again")])
+    assert stats["shared_openings"] == 2  # the third and fourth open as the first did
+    assert form_statistics([AABB, other])["shared_openings"] == 0

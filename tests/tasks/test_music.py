@@ -19,7 +19,7 @@ from seqlab.checkpoint import save_checkpoint
 from seqlab.cli import main
 from tests.helpers import run
 from seqlab.errors import SeqlabError
-from seqlab.music import held_out_split, load_corpus, split_header, validate
+from seqlab.music import clean_tune, held_out_split, load_corpus, split_header, validate
 from seqlab.tasks import _language as language
 from seqlab.tasks import music as music_task
 
@@ -63,7 +63,7 @@ def abc_texts(folder: Path) -> dict[str, str]:
 def test_train_writes_best_and_last_checkpoints(trained, corpus_file):
     out, stdout = trained
     tunes = load_corpus(str(corpus_file)).tunes
-    train_tunes, held_out = held_out_split(tunes)
+    train_tunes, held_out = held_out_split([clean_tune(tune) for tune in tunes])  # as trained on
     assert (len(train_tunes), len(held_out)) == (27, 3)
     # The split sizes, as printed, are the fixed 10% split of the file's tunes.
     assert f"{len(train_tunes)} training tunes" in stdout
@@ -458,8 +458,7 @@ def test_train_rejects_bad_options(corpus_file, tmp_path, capsys, options, expec
 
 def test_longest_window_that_fits_trains(corpus_file, tmp_path):
     """The length check is not stricter than the batch makers: the longest window it allows runs."""
-    train_tunes, _ = held_out_split(load_corpus(str(corpus_file)).tunes)
-    characters = len("\n\n".join(train_tunes) + "\n\n")
+    characters = len(music_task.load_music_data(str(corpus_file)).train_text)
     for stateful, window in (("false", characters - 2), ("true", characters + 1 - 2 * 8)):
         code, _, stderr = run(["music", "train", "--preset", "tiny", "--no-progress", "--steps", "1",
                                "--batch-size", "8", "--window", str(window), "--stateful", stateful,
@@ -509,7 +508,7 @@ def test_extra_data_joins_training_only(tmp_path, corpus_file):
     plain = music_task.load_music_data(str(corpus_file))
     mixed = music_task.load_music_data(str(corpus_file), extra=str(extra))
     assert mixed.held_out_tunes == plain.held_out_tunes  # the split is the main corpus's
-    assert sorted(mixed.train_tunes) == sorted(plain.train_tunes + load_corpus().tunes[100:110])
+    assert sorted(mixed.train_tunes) == sorted(plain.train_tunes + [clean_tune(t) for t in load_corpus().tunes[100:110]])
     assert mixed.extra_tunes == 10 and mixed.dropped == 0
 
 
@@ -592,6 +591,24 @@ def test_generate_asks_for_a_dance_and_plays_it_at_its_tempo(trained, tmp_path):
         assert fields["Q"].strip() == "3/8=90"
 
 
+def test_generate_draws_dances_in_the_training_tunes_proportions(trained, tmp_path):
+    """The checkpoint keeps its training tunes' dance mix; each generated tune starts with one
+    of its headers (after the model's own title), unless --model-header lets the model choose."""
+    out_dir, _ = trained
+    mix = read_config(out_dir / "best")["dances"]
+    assert sum(mix.values()) == pytest.approx(1.0) and all("M:" in header for header in mix)
+    out = tmp_path / "mixed"
+    code, _, stderr = generate(out_dir / "best", out, "--keep-invalid", "--count", "6", "--seed", "2",
+                               "--no-audio", "--no-svg")
+    assert code == 0, stderr
+    for text in abc_texts(out).values():
+        lines = text.split("\n")
+        assert lines[1].startswith("T:") and any("\n".join(lines[2:]).startswith(header) for header in mix), text
+    model, vocab, _ = music_task.load_music_model(str(out_dir / "best"))
+    free = music_task._prompts(model, vocab, 3, None, music_task.SamplingConfig(), torch.Generator(), dances=None)
+    assert free == ["\n\nX:1\nT:"] * 3  # --model-header: the model writes all of it
+
+
 @pytest.mark.parametrize("options, expected", [
     (["--meter", "7/0"], "zero in the meter"),
     (["--key", "Hmix"], "unknown key"),
@@ -623,6 +640,21 @@ def test_no_generated_tune_carries_provenance(trained, monkeypatch):
     for tune in report.tunes:
         assert not re.search(r"^[BZSNHF]:|@|https?://", tune, re.M), tune
         assert "K:D Major" in tune and "DEF GAB" in tune
+
+
+def test_training_and_held_out_text_carry_no_provenance(tmp_path):
+    """Nothing a generated tune must not carry is ever learned: not from the shipped corpus,
+    where every tune has a transcription id, nor from a user's file full of addresses."""
+    shipped = music_task.load_music_data("irish")
+    assert "Z:" in "".join(load_corpus("irish").tunes)  # there was something to clean
+    user = tmp_path / "user.abc"
+    user.write_text("\n\n".join(
+        f"X:{n}\nT:Tune {n} www.example.org\nZ:bob@example.com\nB:Book\nS:Source\nN:note\nH:history\n"
+        f"F:https://example.org/{n}.abc\n% by bob@example.com\nM:C\nL:1/8\nK:D\nDEFG ABcd|]" for n in range(1, 11)))
+    for data in (shipped, music_task.load_music_data(str(user))):
+        for text in (data.train_text, data.held_out_text):
+            assert not re.search(r"^[BZSNHF]:|@|https?://|www\.", text, re.M)
+    assert "R:jig" in shipped.train_text  # the dance a transcription id named stays
 
 
 def test_repeat_probability_is_the_models_probability_of_the_repeated_bar(trained):

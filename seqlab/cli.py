@@ -3,7 +3,8 @@
 Each task lives in seqlab/tasks/<task>.py and adds its own verbs through
 `add_commands(verbs)`. The registry below names the tasks without importing them: a task's
 module (and torch, music21, ...) is imported only when one of its commands runs, so
-`seqlab --help` stays fast.
+`seqlab --help` stays fast. Commands without verbs (`seqlab serve`) are named in COMMANDS the
+same way; their module's `add_options(parser)` adds the options.
 
 Only `SeqlabError` is a user's error, shown as one line; any other exception is a bug and
 keeps its traceback.
@@ -27,6 +28,11 @@ TASKS = {
     "core": ("seqlab.tasks.core", "the recurrent core: check seqlab's cells against torch.nn"),
     "gradients": ("seqlab.tasks.gradients", "gradient flow through time: vanishing and exploding gradients, plotted"),
     "longterm": ("seqlab.tasks.longterm", "long-term dependencies: adding, copy and pixel-by-pixel digits, by cell"),
+}
+
+# command name -> (module, one-line description): commands that take options but no verb.
+COMMANDS = {
+    "serve": ("seqlab.web.server", "a local web app: every task in the browser (http://127.0.0.1:8000)"),
 }
 
 
@@ -55,13 +61,17 @@ def build_parser(task: str | None = None) -> argparse.ArgumentParser:
             verbs = task_parser.add_subparsers(dest="verb", metavar="VERB")
             verbs.required = True
             importlib.import_module(module).add_commands(verbs)
+    for name, (module, description) in COMMANDS.items():
+        command_parser = tasks.add_parser(name, help=description, description=description)
+        if name == task:
+            importlib.import_module(module).add_options(command_parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     task = next((word for word in argv if not word.startswith("-")), None)
-    parser = build_parser(task if task in TASKS else None)
+    parser = build_parser(task if task in TASKS or task in COMMANDS else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit:  # --help, --version, or a wrong option (already printed)

@@ -1,0 +1,1 @@
+"""The pages of `seqlab serve`, one module each (see seqlab.web.registry)."""

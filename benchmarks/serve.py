@@ -89,10 +89,11 @@ def client_loop(port: int, endpoint: Endpoint, make_body, client: int, deadline:
     connection.close()
 
 
-def start_server(port: int, runs: str) -> subprocess.Popen:
+def start_server(port: int, runs: str, workers: int | None) -> subprocess.Popen:
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     server = subprocess.Popen(
-        [sys.executable, "-m", "seqlab", "serve", "--port", str(port), "--runs", runs],
+        [sys.executable, "-m", "seqlab", "serve", "--port", str(port), "--runs", runs]
+        + ([] if workers is None else ["--workers", str(workers)]),
         env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     deadline = time.monotonic() + 120
@@ -150,6 +151,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the clients run (default 60)")
     parser.add_argument("--music-clients", type=int, default=10, help="clients asking for tunes (default 10)")
     parser.add_argument("--text-clients", type=int, default=10, help="clients asking for next words (default 10)")
+    parser.add_argument("--workers", type=int, default=None, help="seqlab serve --workers (default: its own)")
     args = parser.parse_args()
     if args.seconds <= 0 or min(args.music_clients, args.text_clients) < 0 or args.music_clients + args.text_clients < 1:
         parser.error("--seconds must be > 0, and the clients 0 or more, at least one in all")
@@ -161,7 +163,7 @@ def main() -> int:
     bodies = [music_body, text_body]
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="seqlab-bench-") as runs:
-        server = start_server(port, runs)
+        server = start_server(port, runs, args.workers)
         try:
             warm = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
             for endpoint, make_body in zip(endpoints, bodies):
@@ -190,8 +192,9 @@ def main() -> int:
 
     print(f"# seqlab serve: {args.music_clients + args.text_clients} concurrent clients for {args.seconds:g} s "
           f"(measured {elapsed:.1f} s, the last answers included)\n")
-    print(f"{machine()}; load average {load:.2f} when the clients started; server threads: seqlab serve's default\n")
-    report(endpoints, counts, elapsed)
+    threads = "seqlab serve's default" if args.workers is None else f"--workers {args.workers}"
+    print(f"{machine()}; load average {load:.2f} when the clients started; server threads: {threads}\n")
+    report([endpoint for endpoint in endpoints if counts[endpoint.name]], counts, elapsed)
     return 0
 
 

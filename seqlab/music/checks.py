@@ -352,16 +352,35 @@ def validate(tune, check_parse: bool = True) -> Validation:
 MIN_BARS = 8  # the shortest tune of irish.abc has 8 bars; a 2-bar "tune" is a fragment
 
 
+# The longest run of one bar written again and again that a tune may have. In irish.abc one
+# tune of 804 plays a bar four times in a row, none more; a model that copies from its own
+# past can fall into a loop (the bar it just wrote is always the likest place to copy from).
+MAX_BAR_RUN = 4
+
+
+def longest_bar_run(tune) -> int:
+    """The most times one bar follows itself in a row (1: no bar is repeated right away)."""
+    bars = bar_texts(tune)
+    longest = current = min(1, len(bars))
+    for previous, bar in zip(bars, bars[1:]):
+        current = current + 1 if bar == previous else 1
+        longest = max(longest, current)
+    return longest
+
+
 def rejection_reason(tune) -> str | None:
     """Why a generated tune is not kept (the first reason), or None to keep it: the policy
-    of `seqlab music generate`. A tune is kept when it passes `validate` (music21 included)
-    and has at least MIN_BARS bars."""
+    of `seqlab music generate`. A tune is kept when it passes `validate` (music21 included),
+    has at least MIN_BARS bars and no bar in a row more than MAX_BAR_RUN times."""
     verdict = validate(tune)
     if not verdict.valid:
         return verdict.reasons[0]
     bars = len(bar_check(tune).bars)
     if bars < MIN_BARS:
         return f"too short: {bars} bars (a tune has at least {MIN_BARS})"
+    run = longest_bar_run(tune)
+    if run > MAX_BAR_RUN:
+        return f"stuck in a loop: one bar {run} times in a row (the corpus has at most {MAX_BAR_RUN})"
     return None
 
 

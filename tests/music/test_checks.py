@@ -185,3 +185,13 @@ def test_an_ending_that_starts_mid_bar_is_refused():
     assert not validate(mid_bar, check_parse=False).valid
     for tune in at_bar_lines:
         assert repeat_problems(tune) == []
+
+
+def test_rejection_reason_refuses_a_tune_stuck_in_a_loop(irish):
+    from seqlab.music.checks import MAX_BAR_RUN, longest_bar_run
+
+    four = tune("|:B2c2 d2e2|" + "f2g2 a2b2|" * 4 + "c'4 c'4|a2g2 f2e2|d8:|")
+    assert longest_bar_run(four) == 4 and rejection_reason(four) is None  # as often as the corpus ever does
+    stuck = tune("|:B2c2 d2e2|" + "f2g2 a2b2|" * 5 + "c'4 c'4|a2g2 f2e2|d8:|")
+    assert rejection_reason(stuck) == f"stuck in a loop: one bar 5 times in a row (the corpus has at most {MAX_BAR_RUN})"
+    assert max(longest_bar_run(t) for t in irish) == MAX_BAR_RUN

@@ -251,12 +251,14 @@ def share_of_bars(bars) -> str:
     return f"{percent(bars.bar_fraction)} of {bars.interior_bars:,}"
 
 
-def quality_section(model, vocab, data, samples: int, seed: int) -> None:
+def quality_section(model, vocab, data, samples: int, seed: int, dances: dict | None) -> None:
+    """Tunes sampled as `seqlab music generate` samples them (each tune's dance drawn from the
+    checkpoint's training mix, when it has one), but nothing filtered out."""
     sampled, seconds, redraws = {}, {}, {}
     for mode, meter_aware in (("free", False), ("meter-aware", True)):
         started = time.perf_counter()
         report = generate_tunes(model, vocab, samples, temperature=1.0, seed=seed,
-                                meter_aware=meter_aware, keep_valid=False)
+                                meter_aware=meter_aware, keep_valid=False, dances=dances)
         seconds[mode] = time.perf_counter() - started
         sampled[mode] = report.tunes
         redraws[mode] = report.constraint_redraws
@@ -306,7 +308,8 @@ def quality_section(model, vocab, data, samples: int, seed: int) -> None:
              f"{peer['meter_distance']:.3f}", f"<= {TARGET_METER_TV:.2f}", met(f["meter_distance"] <= TARGET_METER_TV)),
         ]
     table(
-        f"2. {samples} tunes sampled at temperature 1.0, no filtering (seed {seed}); "
+        f"2. {samples} tunes sampled at temperature 1.0, no filtering (seed {seed}; dances "
+        f"{'drawn in the training mix' if dances else 'the model writes'}); "
         f"peer: the corpus's {held}, measured the same way",
         rows,
         f"sampling {seconds['free']:.1f} s free, {seconds['meter-aware']:.1f} s meter-aware "
@@ -472,6 +475,8 @@ def main(argv=None) -> int:
     parser.add_argument("--samples", type=int, default=None, help="tunes sampled per decoding mode (default 200; 30 with --quick)")
     parser.add_argument("--quick", action="store_true", help="30 tunes and shorter speed runs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model-header", action="store_true",
+                        help="let the model write each tune's dance and meter (as generate --model-header)")
     args = parser.parse_args(argv)
     samples = args.samples if args.samples is not None else (30 if args.quick else 200)
     if samples < 1:
@@ -497,7 +502,7 @@ def main(argv=None) -> int:
           f"{sum(p.numel() for p in model.parameters()):,} parameters")
     started = time.perf_counter()
     bits_section(model, vocab, data)
-    quality_section(model, vocab, data, samples, args.seed)
+    quality_section(model, vocab, data, samples, args.seed, None if args.model_header else config.get("dances"))
     generate_section(args.checkpoint, args.seed, timeout=120 if args.quick else 300, repeats=1 if args.quick else 2)
     speed_section(model, vocab, args.seed, args.quick)
     print(f"\n# total {time.perf_counter() - started:.0f} s")

@@ -630,15 +630,10 @@ def _evaluate_and_save(run: _Run, step: int, state) -> None:
         result.metrics = ranks.agree(_evaluate(run) if ranks.is_main else None)
         result.history[-1].update(result.metrics)
     improved = _record_best(result, config, evaluated=run.evaluate is not None)
-    if result.metrics and ranks.is_main:
-        # One line per evaluation (above the bar, if there is one), so the log keeps the
-        # learning curve also without a bar (a run in the background, its output to a file).
+    if result.metrics and config.progress and ranks.is_main:
+        # One line per evaluation, above the bar, so the log keeps the learning curve.
         shown = ", ".join(f"{name} {value:.4f}" for name, value in result.metrics.items())
-        line = f"step {step}: {shown}" + (" (best)" if improved else "")
-        if config.progress:
-            tqdm.write(line)
-        else:
-            print(line, flush=True)
+        tqdm.write(f"step {step}: {shown}" + (" (best)" if improved else ""))
     if run.out_dir is None:
         return
     trainer_state = _trainer_state(run, step, state)  # in a distributed run, every rank takes part

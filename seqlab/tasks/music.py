@@ -411,6 +411,8 @@ def generate_tunes(
             )
             report.constraint_redraws += result.refused
             for prompt, text in zip(prompts, result.texts):
+                if len(report.tunes) >= count:
+                    break  # the spare streams' tunes are neither needed nor checked (music21 is slow)
                 report.sampled += 1
                 tunes = split_abc(prompt.lstrip("\n") + text).tunes
                 tune = tunes[0].strip() if tunes else (prompt.lstrip("\n") + text).strip()
@@ -419,7 +421,7 @@ def generate_tunes(
                 problem = rejection_reason(tune) if keep_valid else None
                 if problem is not None:
                     report.rejected.append((tune, problem))
-                elif len(report.tunes) < count:
+                else:
                     report.tunes.append(renumber(tune, len(report.tunes) + 1))
                     bar.update(1)
     return report

@@ -25,9 +25,12 @@ TASKS = {
     "music": ("seqlab.tasks.music", "music generation: learn folk tunes in ABC notation, write new ones"),
     "text": ("seqlab.tasks.text", "language models on text: next character, next word (Tiny Shakespeare or any UTF-8 file)"),
     "sentiment": ("seqlab.tasks.sentiment", "sentiment of a sentence (many-to-one): movie reviews, product reviews"),
+    "forecast": ("seqlab.tasks.forecast", "environmental forecasting: CO2, sunspots, El Nino, weather, any CSV, beside the classical forecasters"),
     "core": ("seqlab.tasks.core", "the recurrent core: check seqlab's cells against torch.nn"),
     "gradients": ("seqlab.tasks.gradients", "gradient flow through time: vanishing and exploding gradients, plotted"),
+    "trajectory": ("seqlab.tasks.trajectory", "where will it go next: a ball from its frames (CNN + LSTM) beside Kalman and physics"),
     "longterm": ("seqlab.tasks.longterm", "long-term dependencies: adding, copy and pixel-by-pixel digits, by cell"),
+    "translate": ("seqlab.tasks.translate", "machine translation (many-to-many): an encoder-decoder with attention, English-French"),
 }
 
 # command name -> (module, one-line description): commands that take options but no verb.

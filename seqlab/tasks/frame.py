@@ -137,6 +137,15 @@ def add_sampling_options(parser) -> None:
     parser.add_argument("--seed", type=seed, default=None, help="random seed (default: a new one each run)")
 
 
+def png_path(text: str, flag: str = "--out") -> Path:
+    """A plot's file name, checked before any work: a .png, in a folder that exists or is made."""
+    path = Path(text)
+    if path.suffix.lower() != ".png":
+        raise SeqlabError(f"{flag} {text}: give a .png file name")
+    output_directory(path.parent if str(path.parent) else ".", flag)
+    return path
+
+
 def add_model_options(parser) -> None:
     parser.add_argument("--checkpoint", default=None, help="a checkpoint directory (default: the shipped model)")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N, mps or auto")

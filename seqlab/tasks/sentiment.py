@@ -36,7 +36,6 @@ from seqlab.sentiment.data import Dataset, fold_split, load_dataset, stratified_
 from seqlab.data.vectors import load_glove  # noqa: E402
 from seqlab.tasks import frame  # noqa: E402
 from seqlab.tasks.frame import Loaded, Task, load_model  # noqa: E402
-from seqlab.utils import output_directory  # noqa: E402
 
 KIND = "sentiment-classifier"
 UNKNOWN = "<unk>"
@@ -464,10 +463,7 @@ def run_predict(args) -> int:
 
 
 def run_explain(args) -> int:
-    out = Path(args.out)
-    if out.suffix.lower() != ".png":
-        raise SeqlabError(f"--out {args.out}: give a .png file name")
-    output_directory(out.parent if str(out.parent) else ".")
+    out = frame.png_path(args.out)
     model, vocab, config = TASK.load(args.checkpoint, args.device)
     words, positive = explain(model, vocab, args.sentence)
     names = config.get("labels", ["negative", "positive"])

@@ -127,3 +127,57 @@ class CopyAttention(nn.Module):
         t = torch.arange(steps, device=followers.device)[:, None]  # (T, 1)
         in_reach = (position[None, :] <= t) & (position[None, :] > t - self.memory)  # (T, M+T)
         return in_reach[None] & (followers != EMPTY)[:, None, :]
+
+
+# --------------------------------------------------------------------------- encoder-decoder
+# A decoder at step t asks, with its state s_t, which encoder states h_1..h_S matter now:
+#
+#     e_tj = score(s_t, h_j)                     how well source word j answers the question
+#     a_t  = softmax(e_t) over the real words    (padding masked out)
+#     c_t  = sum_j a_tj h_j                      the context: the source, as this step needs it
+#
+# Two scores, from the papers that introduced them:
+#     additive (Bahdanau et al. 2015):       e_tj = v . tanh(W_s s_t + W_h h_j)
+#     multiplicative (Luong et al. 2015):    e_tj = s_t . (W h_j)            ("general")
+
+
+def attend(scores: Tensor, values: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
+    """scores (B, S), values (B, S, K), mask (B, S) true at real positions ->
+    context (B, K) and weights (B, S)."""
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    return torch.bmm(weights[:, None, :], values)[:, 0], weights
+
+
+class AdditiveAttention(nn.Module):
+    def __init__(self, query_size: int, key_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.query = nn.Linear(query_size, hidden_size, bias=False)
+        self.key = nn.Linear(key_size, hidden_size)
+        self.v = nn.Linear(hidden_size, 1, bias=False)
+
+    def prepare(self, keys: Tensor) -> Tensor:
+        """W_h h_j for every source position, once per sentence rather than once a step."""
+        return self.key(keys)
+
+    def forward(self, query: Tensor, keys: Tensor, prepared: Tensor, mask: Tensor | None = None):
+        """query (B, Q), keys (B, S, K), prepared = prepare(keys) -> context (B, K), weights (B, S)."""
+        scores = self.v(torch.tanh(self.query(query)[:, None, :] + prepared))[..., 0]  # (B, S)
+        return attend(scores, keys, mask)
+
+
+class MultiplicativeAttention(nn.Module):
+    def __init__(self, query_size: int, key_size: int, hidden_size: int | None = None) -> None:
+        super().__init__()
+        self.key = nn.Linear(key_size, query_size, bias=False)  # W
+
+    def prepare(self, keys: Tensor) -> Tensor:
+        return self.key(keys)  # W h_j, (B, S, Q)
+
+    def forward(self, query: Tensor, keys: Tensor, prepared: Tensor, mask: Tensor | None = None):
+        scores = torch.bmm(prepared, query[:, :, None])[..., 0]  # (B, S): s_t . W h_j
+        return attend(scores, keys, mask)
+
+
+ATTENTIONS = {"additive": AdditiveAttention, "multiplicative": MultiplicativeAttention}

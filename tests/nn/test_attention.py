@@ -143,3 +143,23 @@ def test_attention_learns_to_copy_what_a_plain_lstm_of_its_size_cannot():
         losses[memory] = float(second_half)
     assert losses[16] < 0.3 and losses[0] > 2.0, losses
     assert math.log(20) > losses[0]  # it learned the token distribution, no more
+
+
+@pytest.mark.parametrize("kind", ["additive", "multiplicative"])
+def test_encoder_decoder_attention_weights_are_a_distribution_over_the_real_words(kind):
+    from seqlab.nn.attention import ATTENTIONS
+
+    torch.manual_seed(0)
+    attention = ATTENTIONS[kind](query_size=6, key_size=10, hidden_size=8)
+    keys = torch.randn(3, 5, 10)
+    mask = torch.tensor([[True] * 5, [True] * 3 + [False] * 2, [True] + [False] * 4])
+    query = torch.randn(3, 6)
+    context, weights = attention(query, keys, attention.prepare(keys), mask)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(3))
+    assert (weights[~mask] == 0).all()  # padding gets no attention
+    torch.testing.assert_close(context, (weights[..., None] * keys).sum(1))
+    torch.testing.assert_close(context[2], keys[2, 0])  # one real word: all attention on it
+    # Padding's content cannot leak in.
+    changed = keys.clone()
+    changed[1, 3:] = 100.0
+    torch.testing.assert_close(attention(query, changed, attention.prepare(changed), mask)[0], context)

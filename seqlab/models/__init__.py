@@ -2,5 +2,6 @@
 
 from seqlab.models.classifier import ClassifierConfig, SentenceClassifier
 from seqlab.models.language_model import LanguageModel, LanguageModelConfig
+from seqlab.models.trajectory import BallPredictor, BallPredictorConfig
 
-__all__ = ["ClassifierConfig", "LanguageModel", "LanguageModelConfig", "SentenceClassifier"]
+__all__ = ["BallPredictor", "BallPredictorConfig", "ClassifierConfig", "LanguageModel", "LanguageModelConfig", "SentenceClassifier"]

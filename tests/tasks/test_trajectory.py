@@ -1,0 +1,76 @@
+"""`seqlab trajectory ball ...`: train, evaluate and show through the command line, and bad input
+refused in one line."""
+
+import json
+
+import pytest
+from PIL import Image
+
+from seqlab.tasks.trajectory import BALL, MODEL_NAME
+from tests.helpers import one_line_error, run
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ball") / "run"
+    code, stdout, stderr = run(["trajectory", "ball", "train", "--preset", "tiny", "--size", "16", "--horizon", "4",
+                                "--out", str(out), "--no-progress"])
+    assert code == 0, stderr
+    assert "held-out FDE" in stdout
+    return out / "best"
+
+
+def test_evaluate_scores_the_model_beside_every_baseline_on_the_same_sequences(trained):
+    code, stdout, stderr = run(["trajectory", "ball", "evaluate", "--checkpoint", str(trained), "--sequences", "40", "--json"])
+    assert code == 0, stderr
+    results = json.loads(stdout)
+    assert results["sequences"] == 40 and results["horizon"] == 4 and results["world"]["size"] == 16
+    assert set(results["rows"]) == {MODEL_NAME, "constant velocity", "Kalman (constant acceleration)", "true physics (floor)"}
+    assert all(0 <= row["ade"] and 0 <= row["fde"] < 16 for row in results["rows"].values())
+    code, table, _ = run(["trajectory", "ball", "evaluate", "--checkpoint", str(trained), "--sequences", "40", "--hidden", "0.3"])
+    assert code == 0 and "below the Kalman filter's" in table and "true physics (floor)" in table
+
+
+def test_show_writes_an_animation_of_seen_and_future_frames_and_a_strip(trained, tmp_path):
+    gif, png = tmp_path / "ball.gif", tmp_path / "ball.png"
+    for out in (gif, png):
+        code, stdout, stderr = run(["trajectory", "ball", "show", "--checkpoint", str(trained), "--index", "3", "--out", str(out)])
+        assert code == 0, stderr
+        assert f"wrote {out}" in stdout
+    with Image.open(gif) as animation:
+        assert animation.n_frames == 10 + 4 and animation.size == (16 * 8, 16 * 8)
+    with Image.open(png) as strip:
+        assert strip.size == ((10 + 1) * 16 * 8, 16 * 8)
+
+
+def test_training_batches_are_fresh_and_repeatable():
+    config = BALL.default_config("tiny")
+    data = BALL.load_data(config)
+    first, second = (iter(BALL.batches(config, data)) for _ in range(2))
+    a, b = next(first), next(second)
+    assert (a[0] == b[0]).all() and (a[1] == b[1]).all()
+    assert not (next(first)[1] == a[1]).all()
+
+
+@pytest.mark.parametrize("options, expected", [
+    (["--horizon", "0"], "--horizon must be from 1"),
+    (["--size", "-32"], "--size must be from 8"),
+    (["--observed", "1"], "--observed must be from 2"),
+    (["--balls", "0"], "--balls must be from 1"),
+    (["--hidden", "1.5"], "--hidden must be from 0"),
+    (["--batch-size", "0"], "--batch-size must be from 1"),
+])
+def test_bad_training_options_get_one_line(options, expected, tmp_path):
+    code, _, stderr = run(["trajectory", "ball", "train", "--preset", "tiny", "--out", str(tmp_path / "run"), *options])
+    one_line_error(code, stderr, expected)
+
+
+def test_a_model_is_not_shown_frames_or_balls_it_was_not_trained_on(trained, tmp_path):
+    code, _, stderr = run(["trajectory", "ball", "evaluate", "--checkpoint", str(trained), "--size", "32"])
+    one_line_error(code, stderr, "reads 16x16 frames")
+    code, _, stderr = run(["trajectory", "ball", "evaluate", "--checkpoint", str(trained), "--balls", "2"])
+    one_line_error(code, stderr, "follows 1 ball")
+    code, _, stderr = run(["trajectory", "ball", "show", "--checkpoint", str(trained), "--out", str(tmp_path / "ball.txt")])
+    one_line_error(code, stderr, ".gif or .png")
+    code, _, stderr = run(["trajectory", "ball", "evaluate", "--checkpoint", str(tmp_path / "nothing")])
+    assert code == 2 and stderr.startswith("seqlab: error: ") and stderr.count("\n") == 1

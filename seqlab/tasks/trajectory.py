@@ -3,6 +3,12 @@
     seqlab trajectory ball train     [--out DIR] [--gust G] [--hidden P] [options]   CNN + LSTM on simulated frames
     seqlab trajectory ball evaluate  [--checkpoint DIR] [--sequences N] [--json]     ADE/FDE beside the baselines
     seqlab trajectory ball show      [--checkpoint DIR] [--index I] [--out ball.gif]  frames, true and predicted paths
+    seqlab trajectory pedestrians train     --data DIR [--scene eth] [options]    leave one scene out (ETH/UCY)
+    seqlab trajectory pedestrians evaluate  --checkpoint DIR [--data DIR] [--json] ADE/FDE beside the baselines
+    seqlab trajectory pedestrians show      --checkpoint DIR [--data DIR] [--out scene.png]
+
+Pedestrians: tracks read by seqlab.trajectory.pedestrians (which also holds the constant-velocity
+and linear-regression baselines), the model seqlab.models.pedestrian's encoder-decoder.
 
 The world is seqlab.trajectory.ball's simulator (its options are flags of train, and of
 evaluate to test a model in another world); the baselines (constant velocity, a Kalman
@@ -28,6 +34,8 @@ from seqlab.models.trajectory import BallPredictor, BallPredictorConfig
 from seqlab.tasks import frame
 from seqlab.tasks.frame import Loaded, Task, load_model
 from seqlab.trajectory import baselines
+from seqlab.models.pedestrian import PedestrianPredictor, PedestrianPredictorConfig
+from seqlab.trajectory import pedestrians
 from seqlab.trajectory.ball import BallWorld, Sequences, make_sequences, render
 from seqlab.utils import choose_device, output_directory
 
@@ -275,10 +283,220 @@ def print_ball_table(results: dict) -> None:
 BALL = BallTask()
 
 
+# ------------------------------------------------------------------------------- pedestrians
+PEDESTRIAN_KIND = "pedestrian-predictor"
+VALIDATION_SHARE = 10  # the last tenth of each training file's windows picks the best checkpoint
+
+
+@dataclass
+class PedestrianDataConfig:
+    """The folder of ETH/UCY track files, the scene held out, and the windows cut from them."""
+
+    data: str = ""  # a folder of frame/pedestrian/x/y files
+    scene: str = dataclasses.field(default="eth", metadata={"choices": tuple(pedestrians.SCENES)})
+    observed: int = 8  # steps seen (3.2 s)
+    horizon: int = 12  # steps predicted (4.8 s)
+    batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        if self.scene not in pedestrians.SCENES:
+            raise ConfigError("scene", f"must be one of {', '.join(pedestrians.SCENES)}, got {self.scene!r}")
+        check_range("observed", self.observed, 2, MAX_STEPS_SEEN)
+        check_range("horizon", self.horizon, 1, MAX_STEPS_SEEN)
+        check_range("batch_size", self.batch_size, 1, 100_000)
+
+
+PedestrianConfig = frame.task_config("PedestrianConfig", PedestrianDataConfig, PedestrianPredictorConfig)
+
+PEDESTRIAN_PRESETS: dict[str, dict] = {
+    "default": {"train": dict(steps=2000, lr=2e-3, lr_schedule="cosine", eval_every=250, metric="val_ade")},
+    "tiny": {"model": dict(embedding_size=8, hidden_size=8), "train": dict(steps=20, eval_every=10)},
+}
+
+
+class PedestrianData(NamedTuple):
+    train: np.ndarray  # (N, observed + horizon, 2) windows of the training scenes
+    validation: np.ndarray  # held back from the training scenes
+    test: np.ndarray  # the scene left out
+    skipped: int  # tracks too short for a window
+
+
+def load_pedestrians(data: PedestrianDataConfig, folder: str | None = None) -> PedestrianData:
+    folder = folder or data.data
+    if not folder:
+        raise SeqlabError("--data: give the folder of ETH/UCY track files (frame pedestrian x y)")
+    training_files, test_files = pedestrians.split_files(pedestrians.scene_files(folder), data.scene)
+    length = data.observed + data.horizon
+    training = pedestrians.load_windows(training_files, length)
+    test = pedestrians.load_windows(test_files, length)
+    held_back = np.zeros(len(training.positions), dtype=bool)
+    for index in np.unique(training.scene):
+        mine = np.flatnonzero(training.scene == index)
+        held_back[mine[len(mine) - len(mine) // VALIDATION_SHARE:]] = True
+    if not (~held_back).any() or not len(test.positions):
+        raise SeqlabError(f"--data {folder}: no track of {length} steps ({data.observed} observed + {data.horizon} predicted) "
+                          f"to {'train' if not (~held_back).any() else 'test'} on")
+    return PedestrianData(training.positions[~held_back], training.positions[held_back], test.positions,
+                          training.skipped + test.skipped)
+
+
+def pedestrian_predict(model: PedestrianPredictor, observed: np.ndarray) -> np.ndarray:
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.from_numpy(observed).float().to(device)).cpu().numpy()
+    model.train(was_training)
+    return out.astype(np.float64)
+
+
+def pedestrian_errors(path: np.ndarray, future: np.ndarray) -> dict[str, float]:
+    distance = np.linalg.norm(path - future, axis=-1)  # (N, K) metres
+    return {"ade": float(distance.mean()), "fde": float(distance[:, -1].mean())}
+
+
+class PedestrianTask(Task):
+    name = "trajectory pedestrians"
+    kind = PEDESTRIAN_KIND
+    what = "pedestrian predictor"
+    config_type = PedestrianConfig
+    presets = PEDESTRIAN_PRESETS
+    preset_help = "default: the recipe; tiny: a smoke test"
+    default_out = "runs/pedestrians"
+    export_metric = ("val_ade", "ADE (metres)")
+    train_help = ("train the LSTM encoder-decoder on every scene but --scene (leave one scene out); the best "
+                  "checkpoint by held-back ADE in OUT/best")
+    flag_help = {"data": "a folder of ETH/UCY track files (frame pedestrian x y)", "scene": "the scene left out for testing",
+                 "observed": "steps seen (0.4 s each)", "horizon": "steps predicted", "batch_size": "windows per step"}
+
+    def pretrained_path(self) -> Path:
+        return Path(str(resources.files("seqlab.trajectory") / "pretrained" / "pedestrians"))
+
+    def load_data(self, config) -> PedestrianData:
+        return load_pedestrians(config.data)
+
+    def model_config(self, config, data) -> PedestrianPredictorConfig:
+        return replace(config.model, horizon=config.data.horizon)
+
+    def build_model(self, config, data) -> PedestrianPredictor:
+        return PedestrianPredictor(self.model_config(config, data))
+
+    def batches(self, config, data: PedestrianData):
+        """Endless random windows, each turned by a random angle about its last observed point:
+        a walk means the same in every direction, and the scenes' own directions are few."""
+        rng = np.random.default_rng((0, config.train.seed))
+        observed = config.data.observed
+        while True:
+            windows = data.train[rng.integers(0, len(data.train), config.data.batch_size)]
+            angle = rng.uniform(0, 2 * np.pi, len(windows))
+            rotation = np.stack([np.stack([np.cos(angle), -np.sin(angle)], -1), np.stack([np.sin(angle), np.cos(angle)], -1)], -2)
+            centred = windows - windows[:, observed - 1:observed]
+            turned = torch.from_numpy(np.einsum("nij,ntj->nti", rotation, centred)).float()
+            yield turned[:, :observed], turned[:, observed:]
+
+    def loss(self, model, batch, state):
+        observed, future = batch
+        return model.loss(observed, future), None, observed.shape[0]
+
+    def evaluate(self, model, data: PedestrianData) -> dict[str, float]:
+        observed = data.validation.shape[1] - model.config.horizon
+        errors = pedestrian_errors(pedestrian_predict(model, data.validation[:, :observed]), data.validation[:, observed:])
+        return {"val_ade": errors["ade"], "val_fde": errors["fde"]}
+
+    def describe(self, config, data: PedestrianData, model) -> str:
+        return (f"{len(data.train):,} training windows, {len(data.validation):,} held back, {len(data.test):,} in test "
+                f"scene {config.data.scene} (left out); {data.skipped:,} tracks too short, skipped; "
+                f"{sum(p.numel() for p in model.parameters()):,} parameters")
+
+    def describe_result(self, result, config) -> str:
+        return f"held-back ADE {result.metrics.get('val_ade', float('nan')):.3f} m (best {frame.best_of(result):.3f})"
+
+    def checkpoint_config(self, config, data, model) -> dict:
+        return {"model": model.config.to_json(), "data": asdict(config.data)}
+
+    def load_checkpoint(self, path: Path, device: str) -> Loaded:
+        model, config = load_model(path, PEDESTRIAN_KIND, self.what, PedestrianPredictor, PedestrianPredictorConfig,
+                                   device, also=("data",))
+        return Loaded(model, None, config)
+
+    def add_evaluate_options(self, parser) -> None:
+        parser.description = ("ADE and FDE (metres) of a pedestrian predictor on the scene it left out, beside "
+                              "constant velocity and linear regression on the same windows.")
+        parser.add_argument("--data", default=None, help="the folder of track files (default: the one it was trained on)")
+
+    def run_evaluate(self, args) -> dict:
+        loaded = self.load(args.checkpoint, args.device)
+        data_config = PedestrianDataConfig(**loaded.config["data"])
+        data = load_pedestrians(data_config, args.data)
+        return evaluate_pedestrians(loaded.model, data_config, data) | {"checkpoint": str(args.checkpoint)}
+
+    def print_evaluation(self, results: dict) -> None:
+        print(f"scene {results['scene']} (left out): {results['windows']:,} windows, {results['skipped']:,} short tracks skipped")
+        print(f"{'predictor':<20} {'ADE m':>7} {'FDE m':>7}")
+        for name, errors in results["rows"].items():
+            print(f"{name:<20} {errors['ade']:>7.3f} {errors['fde']:>7.3f}")
+
+    def add_task_commands(self, verbs) -> None:
+        show = verbs.add_parser("show", help="draw windows of the left-out scene: observed, true and predicted paths",
+                                description="Draw a few windows of the scene the model left out (PNG): observed steps "
+                                "(black), the true future (green), the model's (red) and constant velocity's (blue).")
+        frame.add_model_options(show)
+        show.add_argument("--data", default=None, help="the folder of track files (default: the one it was trained on)")
+        show.add_argument("--count", type=frame.bounded_int(1, 200), default=12, help="windows to draw (default 12)")
+        show.add_argument("--out", default="scene.png", help="the PNG to write (default scene.png)")
+        show.set_defaults(run=self.run_show)
+
+    def run_show(self, args) -> int:
+        out = frame.png_path(args.out)
+        loaded = self.load(args.checkpoint, args.device)
+        data_config = PedestrianDataConfig(**loaded.config["data"])
+        data = load_pedestrians(data_config, args.data)
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        picked = data.test[np.linspace(0, len(data.test) - 1, min(args.count, len(data.test))).astype(int)]
+        observed = picked[:, :data_config.observed]
+        paths = {"model": pedestrian_predict(loaded.model, observed),
+                 "constant velocity": pedestrians.constant_velocity(observed, data_config.horizon)}
+        figure, axes = plt.subplots(figsize=(7, 6))
+        for i, window in enumerate(picked):
+            axes.plot(*observed[i].T, "k.-", lw=1, label="observed" if i == 0 else None)
+            axes.plot(*window[data_config.observed - 1:].T, "g.-", lw=1, label="true" if i == 0 else None)
+            for (name, path), colour in zip(paths.items(), ("r", "b")):
+                line = np.concatenate([observed[i, -1:], path[i]])
+                axes.plot(*line.T, colour + "--", lw=1, label=name if i == 0 else None)
+        axes.set(aspect="equal", xlabel="x (m)", ylabel="y (m)", title=f"scene {data_config.scene}, left out")
+        axes.legend()
+        figure.savefig(out, dpi=100, bbox_inches="tight")
+        plt.close(figure)
+        print(f"wrote {out} ({len(picked)} windows of scene {data_config.scene})")
+        return 0
+
+
+def evaluate_pedestrians(model: PedestrianPredictor, config: PedestrianDataConfig, data: PedestrianData) -> dict:
+    """ADE/FDE (metres) of the model and both baselines on the left-out scene's windows."""
+    observed, future = data.test[:, :config.observed], data.test[:, config.observed:]
+    rows = {
+        "LSTM enc-dec": pedestrian_errors(pedestrian_predict(model, observed), future),
+        "constant velocity": pedestrian_errors(pedestrians.constant_velocity(observed, config.horizon), future),
+        "linear regression": pedestrian_errors(pedestrians.linear_regression(observed, config.horizon), future),
+    }
+    return {"scene": config.scene, "windows": len(data.test), "skipped": data.skipped, "rows": rows}
+
+
+PEDESTRIANS = PedestrianTask()
+
+
 def add_commands(verbs) -> None:
-    """`seqlab trajectory ball ...`: each problem is a task of its own on the frame."""
-    parser = verbs.add_parser("ball", help="a ball thrown in a box, predicted from its frames",
-                              description="A ball thrown in a box, seen as small noisy frames: predict where it goes next.")
-    ball_verbs = parser.add_subparsers(dest="ball_verb", metavar="VERB")
-    ball_verbs.required = True
-    BALL.add_commands(ball_verbs)
+    """`seqlab trajectory ball ...` and `seqlab trajectory pedestrians ...`: each problem is a
+    task of its own on the frame."""
+    for name, task, help_text in (
+        ("ball", BALL, "a ball thrown in a box, predicted from its frames"),
+        ("pedestrians", PEDESTRIANS, "pedestrians' next 4.8 s from their last 3.2 s (ETH/UCY, leave one scene out)"),
+    ):
+        parser = verbs.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
+        task_verbs = parser.add_subparsers(dest=f"{name}_verb", metavar="VERB")
+        task_verbs.required = True
+        task.add_commands(task_verbs)

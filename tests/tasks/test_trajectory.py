@@ -3,6 +3,7 @@ refused in one line."""
 
 import json
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -74,3 +75,74 @@ def test_a_model_is_not_shown_frames_or_balls_it_was_not_trained_on(trained, tmp
     one_line_error(code, stderr, ".gif or .png")
     code, _, stderr = run(["trajectory", "ball", "evaluate", "--checkpoint", str(tmp_path / "nothing")])
     assert code == 2 and stderr.startswith("seqlab: error: ") and stderr.count("\n") == 1
+
+
+# ------------------------------------------------------------------------------- pedestrians
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory):
+    """A folder of synthetic ETH/UCY files: pedestrians walking curved paths in every scene."""
+    folder = tmp_path_factory.mktemp("eth-ucy")
+    rng = np.random.default_rng(0)
+    for name in ("biwi_eth", "biwi_hotel", "students001", "crowds_zara01", "crowds_zara02"):
+        lines = []
+        for pedestrian in range(6):
+            heading, turn, speed = rng.uniform(0, 2 * np.pi), rng.normal(0, 0.05), rng.uniform(0.3, 0.6)
+            x, y = rng.uniform(0, 10, 2)
+            for t in range(30):
+                lines.append(f"{10 * t}\t{pedestrian}\t{x:.3f}\t{y:.3f}")
+                heading += turn
+                x, y = x + speed * np.cos(heading), y + speed * np.sin(heading)
+        (folder / f"{name}.txt").write_text("\n".join(lines) + "\n")
+    (folder / "crowds_zara03.txt").write_text("0\t1\t1.0\t1.0\n10\t1\t1.4\t1.0\n")  # too short: skipped, counted
+    return folder
+
+
+@pytest.fixture(scope="module")
+def walker(scenes, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pedestrians") / "run"
+    code, stdout, stderr = run(["trajectory", "pedestrians", "train", "--data", str(scenes), "--scene", "zara1",
+                                "--preset", "tiny", "--out", str(out), "--no-progress"])
+    assert code == 0, stderr
+    assert "test scene zara1" in stdout and "1 tracks too short" in stdout
+    return out / "best"
+
+
+def test_pedestrians_evaluate_the_left_out_scene_beside_both_baselines(walker, scenes):
+    code, stdout, stderr = run(["trajectory", "pedestrians", "evaluate", "--checkpoint", str(walker), "--json"])
+    assert code == 0, stderr
+    results = json.loads(stdout)
+    assert results["scene"] == "zara1" and results["windows"] == 6 * (30 - 19)
+    assert set(results["rows"]) == {"LSTM enc-dec", "constant velocity", "linear regression"}
+    assert results["rows"]["constant velocity"]["fde"] < results["rows"]["linear regression"]["fde"]  # curved walks
+
+
+def test_pedestrians_show_draws_the_scene(walker, scenes, tmp_path):
+    out = tmp_path / "scene.png"
+    code, stdout, stderr = run(["trajectory", "pedestrians", "show", "--checkpoint", str(walker), "--data", str(scenes),
+                                "--count", "3", "--out", str(out)])
+    assert code == 0, stderr
+    with Image.open(out) as image:
+        assert image.width > 100
+
+
+@pytest.mark.parametrize("options, expected", [
+    (["--scene", "mars"], "--scene invalid choice"),
+    (["--horizon", "0"], "--horizon must be from 1"),
+    (["--observed", "1"], "--observed must be from 2"),
+])
+def test_bad_pedestrian_options_get_one_line(options, expected, scenes, tmp_path):
+    code, _, stderr = run(["trajectory", "pedestrians", "train", "--data", str(scenes), "--preset", "tiny",
+                           "--out", str(tmp_path / "run"), *options])
+    one_line_error(code, stderr, expected)
+
+
+def test_bad_pedestrian_folders_get_one_line(scenes, tmp_path):
+    for data, expected in ((tmp_path / "missing", "no such folder"), (tmp_path, "no track files")):
+        code, _, stderr = run(["trajectory", "pedestrians", "train", "--data", str(data), "--preset", "tiny",
+                               "--out", str(tmp_path / "run")])
+        one_line_error(code, stderr, expected)
+    code, _, stderr = run(["trajectory", "pedestrians", "train", "--preset", "tiny", "--out", str(tmp_path / "run")])
+    one_line_error(code, stderr, "--data: give the folder")
+    code, _, stderr = run(["trajectory", "pedestrians", "train", "--data", str(scenes), "--horizon", "40",
+                           "--preset", "tiny", "--out", str(tmp_path / "run")])
+    one_line_error(code, stderr, "no track of 48 steps")

@@ -281,7 +281,7 @@ def _frequency(dates, label: str):
     if step == pd.Timedelta(days=1):
         return "daily", "D"
     if step == pd.Timedelta(weeks=1):
-        return "weekly", pd.tseries.frequencies.to_offset(pd.infer_freq(dates[:3]) or "7D")
+        return "weekly", pd.Timedelta(weeks=1)
     if pd.Timedelta(days=28) <= step <= pd.Timedelta(days=31):
         return "monthly", "MS" if dates[0].is_month_start else "ME"
     if pd.Timedelta(days=89) <= step <= pd.Timedelta(days=92):
@@ -334,9 +334,9 @@ def calendar_features(series: Series, length: int | None = None) -> np.ndarray:
         stamps = extend_dates(series, length - len(series), include_history=True)
     parts = []
     if series.frequency != "yearly":
-        parts.append(_cycle(stamps.dayofyear.to_numpy() - 1, 365.25))
+        parts.append(_cycle(stamps.day_of_year.to_numpy() - 1, 365.25))
     if series.frequency == "daily":
-        parts.append(_cycle(stamps.dayofweek.to_numpy(), 7))
+        parts.append(_cycle(stamps.day_of_week.to_numpy(), 7))
     if series.frequency == "hourly":
         parts.append(_cycle(stamps.hour.to_numpy(), 24))
     return np.concatenate(parts, axis=1) if parts else np.zeros((length, 0), dtype=np.float32)
@@ -354,9 +354,7 @@ def extend_dates(series: Series, steps: int, include_history: bool = False):
 
     if series.dates is None:
         return None
-    offset = {"hourly": "h", "daily": "D", "weekly": pd.Timedelta(weeks=1)}.get(series.frequency)
-    if offset is None:
-        offset = pd.infer_freq(pd.DatetimeIndex(series.dates[:3]))
+    _, offset = _frequency(pd.DatetimeIndex(series.dates[:3]).as_unit("ns"), series.name)
     future = pd.date_range(pd.Timestamp(series.dates[-1]), periods=steps + 1, freq=offset)[1:]
     return pd.DatetimeIndex(series.dates).append(future) if include_history else future
 

@@ -224,7 +224,8 @@ def origin_windows(prepared: Prepared, which: str, context: int, horizon: int) -
 # ------------------------------------------------------------------------------- calibration
 def interval_factors(quantiles: np.ndarray, actual: np.ndarray, observed: np.ndarray) -> dict[int, float]:
     """For each interval, the factor by which to stretch it about the median so that it holds
-    its share of the actual values (the conformal quantile of each value's needed stretch)."""
+    its share of the actual values (the conformal quantile of each value's needed stretch), at
+    least 1."""
     median = quantiles[..., MEDIAN]
     factors = {}
     for level, (low, high) in INTERVALS.items():
@@ -232,7 +233,9 @@ def interval_factors(quantiles: np.ndarray, actual: np.ndarray, observed: np.nda
         above = (actual - median) / np.maximum(quantiles[..., high] - median, 1e-9)
         needed = np.maximum(below, above)[observed]
         rank = min(len(needed), math.ceil((len(needed) + 1) * level / 100))
-        factors[level] = float(np.sort(needed)[rank - 1]) if len(needed) else 1.0
+        # Widen only: the validation windows also chose the checkpoint, so their errors understate
+        # the test's, and narrowing the intervals on them over-fits (measured on co2: 54% coverage).
+        factors[level] = max(1.0, float(np.sort(needed)[rank - 1])) if len(needed) else 1.0
     return factors
 
 

@@ -1,0 +1,137 @@
+"""The forecast task against issue 13's targets: the recurrent forecaster beside naive, seasonal
+naive, ETS, Theta and ARIMA on the same rolling origins, one data set after another.
+
+    OMP_NUM_THREADS=1 python benchmarks/forecast.py                 # the five series, default settings
+    python benchmarks/forecast.py --only co2 --steps 300            # a quicker look at one
+
+For each data set: `seqlab forecast train` with the default preset (checkpoints in a temporary
+folder), then `seqlab forecast evaluate` of the best checkpoint with the baselines, timed
+together. Prints markdown: a table data set x model x metric (MASE, sMAPE, 80% and 95%
+coverage), then one row per data set with the ratio of the LSTM's MASE to the best classical
+one, which targets are met, and the wall time.
+
+Targets: beat seasonal naive on every data set; beat the best classical model on MASE on at
+least 3 of 5; 80% intervals cover 75-85%, 95% intervals 90-98%; train + evaluate <= 10 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from dataclasses import replace
+
+import torch
+
+from seqlab.tasks.forecast import RECURRENT, TASK, evaluate_forecaster
+
+# (row name, --data, --column, --horizon)
+DATA_SETS = [
+    ("co2, 52 weeks", "co2", "", 52),
+    ("seattle temp_max, 7 days", "seattle-weather", "temp_max", 7),
+    ("seattle temp_max, 30 days", "seattle-weather", "temp_max", 30),
+    ("elnino, 12 months", "elnino", "", 12),
+    ("sunspots, 11 years", "sunspots", "", 11),
+]
+CLASSICAL = ("naive", "seasonal naive", "ETS", "Theta", "ARIMA")
+MINUTES = 10
+
+
+def cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def run_one(data: str, column: str, horizon: int, steps: int | None, seed: int, members: int | None) -> dict:
+    config = TASK.default_config()
+    config = replace(config, data=replace(config.data, data=data, column=column, horizon=horizon))
+    train = replace(config.train, seed=seed, progress=False, **({"steps": steps} if steps else {}))
+    model = replace(config.model, **({"members": members} if members else {}))
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out:
+        config = replace(config, train=replace(train, out_dir=out), model=model)
+        TASK.train(config)
+        trained = time.perf_counter() - started
+        results = evaluate_forecaster(TASK.load(f"{out}/best"))
+    results["train_seconds"] = round(trained, 1)
+    results["total_seconds"] = round(time.perf_counter() - started, 1)
+    return results
+
+
+def verdicts(scores: dict, seconds: float) -> dict:
+    lstm = scores[RECURRENT]
+    best = min(CLASSICAL, key=lambda name: scores[name]["mase"])
+    return {
+        "best_classical": best,
+        "ratio": lstm["mase"] / scores[best]["mase"],
+        "beats_seasonal_naive": lstm["mase"] < scores["seasonal naive"]["mase"],
+        "beats_best_classical": lstm["mase"] < scores[best]["mase"],
+        "coverage80_ok": 0.75 <= lstm["coverage80"] <= 0.85,
+        "coverage95_ok": 0.90 <= lstm["coverage95"] <= 0.98,
+        "time_ok": seconds <= 60 * MINUTES,
+    }
+
+
+def yes(flag: bool) -> str:
+    return "yes" if flag else "**no**"
+
+
+def print_tables(rows: list[tuple[str, dict]]) -> None:
+    print("| data set | model | MASE | sMAPE % | 80% coverage | 95% coverage |")
+    print("|---|---|---:|---:|---:|---:|")
+    for name, results in rows:
+        scores = results["overall"]
+        for model, s in scores.items():
+            label = f"**{model}**" if model == RECURRENT else model
+            print(f"| {name} | {label} | {s['mase']:.3f} | {s['smape']:.2f} | {100 * s['coverage80']:.1f}% | "
+                  f"{100 * s['coverage95']:.1f}% |")
+    print()
+    print("| data set | LSTM / best classical MASE | beats seasonal naive | beats best classical | "
+          "80% in 75-85% | 95% in 90-98% | train + evaluate | <= 10 min |")
+    print("|---|---:|:---:|:---:|:---:|:---:|---:|:---:|")
+    wins = 0
+    for name, results in rows:
+        v = verdicts(results["overall"], results["total_seconds"])
+        wins += v["beats_best_classical"]
+        print(f"| {name} | {v['ratio']:.3f} ({v['best_classical']}) | {yes(v['beats_seasonal_naive'])} | "
+              f"{yes(v['beats_best_classical'])} | {yes(v['coverage80_ok'])} | {yes(v['coverage95_ok'])} | "
+              f"{results['total_seconds'] / 60:.1f} min (train {results['train_seconds'] / 60:.1f}) | "
+              f"{yes(v['time_ok'])} |")
+    print(f"\nThe LSTM beats the best classical model on MASE on {wins} of {len(rows)} series (target: at least 3).")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", default=None, help="run only the data sets whose row name contains this")
+    parser.add_argument("--steps", type=int, default=None, help="training steps (default: the preset's)")
+    parser.add_argument("--members", type=int, default=None, help="ensemble members (default: the preset's)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", default=None, help="also write every result to this JSON file")
+    args = parser.parse_args()
+    chosen = [row for row in DATA_SETS if args.only is None or args.only in row[0]]
+    print(f"{cpu_name()}, {torch.get_num_threads()} torch thread(s) (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}), "
+          f"seed {args.seed}, preset default{f', {args.steps} steps' if args.steps else ''}\n")
+    rows = []
+    for name, data, column, horizon in chosen:
+        results = run_one(data, column, horizon, args.steps, args.seed, args.members)
+        rows.append((name, results))
+        lstm = results["overall"][RECURRENT]
+        print(f"{name}: LSTM MASE {lstm['mase']:.3f}, {results['total_seconds']:.0f} s", flush=True)
+    print()
+    print_tables(rows)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as file:
+            json.dump(dict(rows), file, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""The forecast task on the frame: train, evaluate beside the baselines, plot, predict; the
+protocol's numbers; bad input as one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from seqlab.tasks import forecast as forecast_task
+from tests.helpers import one_line_error, run
+
+TINY = ["--preset", "tiny", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def waves(tmp_path_factory) -> Path:
+    """Two daily series with a weekly cycle, a trend and a few gaps, as a user's CSV."""
+    rng = np.random.default_rng(0)
+    days = np.arange(240)
+    a = 10 + 0.01 * days + 3 * np.sin(2 * np.pi * days / 7) + rng.normal(0, 0.3, 240)
+    b = 5 + 2 * np.cos(2 * np.pi * days / 7) + rng.normal(0, 0.3, 240)
+    dates = np.datetime64("2021-01-01") + days
+    lines = ["date,a,b"] + [f"{d},{'' if i in (50, 51, 150) else f'{x:.3f}'},{y:.3f}" for i, (d, x, y) in enumerate(zip(dates, a, b))]
+    path = tmp_path_factory.mktemp("data") / "waves.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, waves) -> Path:
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("run")
+    code, stdout, stderr = run(["forecast", "train", *TINY, "--data", str(waves), "--column", "a,b", "--date-column",
+                                "date", "--horizon", "7", "--context", "14", "--steps", "40", "--out", str(out)])
+    assert code == 0, stderr
+    assert "2 series" in stdout and "horizon 7, context 14, season 7" in stdout
+    assert "waves.csv:a: 3 missing value(s) inside the series (longest gap 2)" in stdout  # a's gaps, reported
+    assert not any(":b: " in line for line in stdout.splitlines()[1:])  # b has no gaps, so no note
+    return out / "best"
+
+
+def test_checkpoint_holds_the_protocol_and_series(trained):
+    config = json.loads((trained / "config.json").read_text(encoding="utf-8"))
+    data = config["forecast"]["data"]["data"]
+    assert config["kind"] == "forecaster" and config["series"] == [f"{data}:a", f"{data}:b"]
+    assert config["protocol"] == {"horizon": 7, "context": 14, "test_origins": 4, "validation_origins": 2}
+    assert config["model"]["horizon"] == 7 and config["model"]["input_size"] == 2 + 4  # value, observed, 2 calendar cycles
+    assert "val_mase" in config["metrics"]
+
+
+def test_evaluate_scores_the_model_beside_every_baseline(trained):
+    code, stdout, stderr = run(["forecast", "evaluate", "--checkpoint", str(trained), "--json"])
+    assert code == 0, stderr
+    results = json.loads(stdout)
+    assert set(results["overall"]) == {"LSTM", "naive", "seasonal naive", "ETS", "Theta", "ARIMA"}
+    assert len(results["series"]) == 2 and results["test_values"] == 2 * 4 * 7 - 0  # no gap in the test windows
+    for scores in results["overall"].values():
+        assert scores["mase"] > 0 and 0 <= scores["coverage80"] <= scores["coverage95"] <= 1
+    # A weekly cycle: seasonal naive beats naive by far, as it must on these series.
+    assert results["overall"]["seasonal naive"]["mase"] < 0.6 * results["overall"]["naive"]["mase"]
+    code, stdout, _ = run(["forecast", "evaluate", "--checkpoint", str(trained), "--no-baselines"])
+    assert code == 0 and "LSTM" in stdout and "ARIMA" not in stdout and "all series" in stdout
+
+
+def test_plot_and_predict(trained, tmp_path):
+    png = tmp_path / "plots" / "f.png"
+    code, stdout, stderr = run(["forecast", "plot", "--checkpoint", str(trained), "--out", str(png)])
+    assert code == 0, stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    csv = tmp_path / "ahead.csv"
+    code, stdout, stderr = run(["forecast", "predict", "--checkpoint", str(trained), "--csv", str(csv)])
+    assert code == 0, stderr
+    rows = csv.read_text(encoding="utf-8").strip().split("\n")
+    assert rows[0] == "series,when,median,low95,low80,high80,high95" and len(rows) == 1 + 2 * 7
+    first = rows[1].split(",")
+    assert first[1] == "2021-08-29"  # the day after the data's last (2021-01-01 + 240 days)
+    low95, low80, median, high80, high95 = map(float, [first[3], first[4], first[2], first[5], first[6]])
+    assert low95 <= low80 <= median <= high80 <= high95
+
+
+def test_calibration_stretches_intervals_to_their_share():
+    rng = np.random.default_rng(1)
+    actual = rng.normal(0, 1, (200, 5))
+    narrow = np.stack([np.full((200, 5), q) for q in (-0.5, -0.2, 0.0, 0.2, 0.5)], axis=-1)  # far too narrow
+    observed = np.ones((200, 5), dtype=bool)
+    factors = forecast_task.interval_factors(narrow, actual, observed)
+    widened = forecast_task.widen(narrow, factors)
+    inside80 = ((actual >= widened[..., 1]) & (actual <= widened[..., 3])).mean()
+    inside95 = ((actual >= widened[..., 0]) & (actual <= widened[..., 4])).mean()
+    assert factors[80] > 4 and 0.79 <= inside80 <= 0.83 and 0.94 <= inside95 <= 0.97
+    assert forecast_task.interval_factors(widened * 3, actual, observed) == {80: 1.0, 95: 1.0}  # widen only
+
+
+def test_the_model_learns_a_cycle(waves):
+    """150 steps on a noisy weekly cycle: on validation, better than the in-sample seasonal naive
+    error (MASE < 1; the noise alone puts a perfect model near 0.7) and far better than untrained."""
+    config = forecast_task.TASK.default_config("tiny")
+    from dataclasses import replace
+
+    config = replace(config, data=replace(config.data, data=str(waves), column="b", date_column="date", horizon=7,
+                                          context=21),
+                     model=replace(config.model, hidden_size=16),
+                     train=replace(config.train, steps=150, eval_every=150, progress=False))
+    data = forecast_task.TASK.prepare(config, forecast_task.TASK.load_data(config))
+    model, result = forecast_task.TASK.fit(config, data, announce=False)
+    assert result.metrics["val_mase"] < 0.9
+    untrained = forecast_task.TASK.fit(replace(config, train=replace(config.train, steps=1, eval_every=1)), data,
+                                       announce=False)[1]
+    assert untrained.metrics["val_mase"] > 1.5 * result.metrics["val_mase"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--data", "WAVES", "--column", "c"], "has no column 'c'"),
+    (["--data", "WAVES", "--column", "a", "--horizon", "0"], "--horizon must be from 1"),
+    (["--data", "WAVES", "--column", "a", "--context", "230", "--horizon", "20"], "fewer than context 230 + horizon 20"),
+    (["--data", "nowhere"], "no such data set or file"),
+    (["--data", "co2", "--horizon", "500", "--context", "100"], "too few"),
+])
+def test_bad_input_is_one_line(argv, message, waves, tmp_path):
+    argv = [str(waves) if word == "WAVES" else word for word in argv]
+    code, _, stderr = run(["forecast", "train", *TINY, "--out", str(tmp_path / "x"), *argv])
+    one_line_error(code, stderr, message)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("date,a\n2021-01-01,1\n2021-01-01,2\n2021-01-02,3\n", "appears twice"),
+    ("date,a\n2021-01-02,1\n2021-01-01,2\n2021-01-03,3\n", "not in order"),
+    ("date,a\n2021-01-01,1\n2021-01-02,lots\n2021-01-03,3\n", "not a number: 'lots'"),
+    ("date,a\n2021-01-01,\n2021-01-02,NA\n2021-01-03,\n", "every value of column 'a' is missing"),
+])
+def test_bad_csv_is_one_line(text, message, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(text, encoding="utf-8")
+    code, _, stderr = run(["forecast", "train", *TINY, "--out", str(tmp_path / "x"), "--data", str(path),
+                           "--column", "a", "--date-column", "date"])
+    one_line_error(code, stderr, message)
+
+
+def test_plot_wants_a_png(trained, tmp_path):
+    code, _, stderr = run(["forecast", "plot", "--checkpoint", str(trained), "--out", str(tmp_path / "f.jpg")])
+    one_line_error(code, stderr, "give a .png file name")

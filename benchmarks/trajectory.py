@@ -3,12 +3,15 @@
     OMP_NUM_THREADS=1 python benchmarks/trajectory.py --train                 # train the default recipe (timed), then measure
     python benchmarks/trajectory.py --checkpoint runs/ball/best               # measure a trained model
     python benchmarks/trajectory.py --checkpoint runs/ball/best --world gust=0 hidden=0.2   # another world
+    OMP_NUM_THREADS=1 python benchmarks/trajectory.py --pedestrians DIR      # five-fold ETH/UCY, leave one scene out
 
 Prints `seqlab trajectory ball evaluate`'s table on the held-out test sequences (constant
 velocity, the constant-acceleration Kalman filter and the true physics on the same sequences),
 the model's FDE as a ratio to the Kalman filter's and to the floor's, and whether each target
 holds: FDE at least 30% below the Kalman filter's, within 2x of the true physics, training in
-10 minutes or less.
+10 minutes or less. With --pedestrians: one model per left-out scene (the default recipe), each
+scene's ADE/FDE (metres) beside constant velocity and linear regression on the same windows,
+their average, and the time the five folds took.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from pathlib import Path
 
 import torch
 
-from seqlab.tasks.trajectory import BALL, MODEL_NAME, BallDataConfig, evaluate_ball, print_ball_table
+from seqlab.tasks.trajectory import (BALL, MODEL_NAME, PEDESTRIANS, BallDataConfig, evaluate_ball, evaluate_pedestrians,
+                                     load_pedestrians, print_ball_table)
+from seqlab.trajectory.pedestrians import SCENES
 
 TRAINING_MINUTES = 10
 
@@ -45,8 +50,12 @@ def main() -> None:
     parser.add_argument("--sequences", type=int, default=1000, help="held-out test sequences (default 1000)")
     parser.add_argument("--world", nargs="*", default=[], metavar="NAME=VALUE", help="test in another world, e.g. gust=0")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--pedestrians", default=None, metavar="DIR", help="run the five-fold ETH/UCY benchmark on DIR instead")
     args = parser.parse_args()
     print(f"machine: {cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    if args.pedestrians:
+        pedestrian_benchmark(args.pedestrians, args.json)
+        return
 
     minutes = cpu_minutes = None
     checkpoint = args.checkpoint
@@ -88,6 +97,34 @@ def main() -> None:
         print(f"{'met ' if met else 'MISS'}  {target:<46} {measured}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
+
+
+def pedestrian_benchmark(folder: str, json_path: Path | None) -> None:
+    started = time.perf_counter()
+    per_scene = {}
+    for scene in SCENES:
+        config = PEDESTRIANS.default_config()
+        config = replace(config, data=replace(config.data, data=folder, scene=scene),
+                         train=replace(config.train, out_dir=None, progress=False))
+        data = load_pedestrians(config.data)
+        model, _ = PEDESTRIANS.fit(config, data, announce=False)
+        model.eval()
+        per_scene[scene] = evaluate_pedestrians(model, config.data, data)["rows"]
+        print(f"{scene}: " + ", ".join(f"{name} {row['ade']:.3f}/{row['fde']:.3f}" for name, row in per_scene[scene].items()))
+    minutes = (time.perf_counter() - started) / 60
+    names = list(next(iter(per_scene.values())))
+    print(f"\nADE/FDE (metres), leave one scene out, 8 observed, 12 predicted; five folds in {minutes:.1f} minutes")
+    print(f"{'scene':<8}" + "".join(f"{name:>22}" for name in names))
+    for scene, rows in per_scene.items():
+        print(f"{scene:<8}" + "".join(f"{rows[n]['ade']:>13.3f} / {rows[n]['fde']:.3f}" for n in names))
+    average = {n: {k: sum(rows[n][k] for rows in per_scene.values()) / len(per_scene) for k in ("ade", "fde")} for n in names}
+    print(f"{'average':<8}" + "".join(f"{average[n]['ade']:>13.3f} / {average[n]['fde']:.3f}" for n in names))
+    model, cv = average["LSTM enc-dec"], average["constant velocity"]
+    print(f"\n{'met ' if model['ade'] <= cv['ade'] and model['fde'] <= cv['fde'] else 'MISS'}  average ADE/FDE at or "
+          f"below constant velocity: {model['ade'] / cv['ade']:.3f}x / {model['fde'] / cv['fde']:.3f}x")
+    print(f"{'met ' if minutes <= 20 else 'MISS'}  five folds in <= 20 minutes: {minutes:.1f}")
+    if json_path:
+        json_path.write_text(json.dumps({"scenes": per_scene, "average": average, "minutes": minutes}, indent=2))
 
 
 if __name__ == "__main__":

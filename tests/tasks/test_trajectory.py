@@ -146,3 +146,16 @@ def test_bad_pedestrian_folders_get_one_line(scenes, tmp_path):
     code, _, stderr = run(["trajectory", "pedestrians", "train", "--data", str(scenes), "--horizon", "40",
                            "--preset", "tiny", "--out", str(tmp_path / "run")])
     one_line_error(code, stderr, "no track of 48 steps")
+
+
+def test_the_shipped_ball_model_beats_the_kalman_filter_and_nears_the_floor():
+    code, stdout, stderr = run(["trajectory", "ball", "evaluate", "--sequences", "100", "--json"])
+    assert code == 0, stderr
+    rows = json.loads(stdout)["rows"]
+    assert rows[MODEL_NAME]["fde"] < 0.3 * rows["Kalman (constant acceleration)"]["fde"]
+    assert rows[MODEL_NAME]["fde"] < 2 * rows["true physics (floor)"]["fde"]
+
+
+def test_no_shipped_pedestrian_model_is_one_line():
+    code, _, stderr = run(["trajectory", "pedestrians", "evaluate"])
+    one_line_error(code, stderr, "train one: seqlab trajectory pedestrians train")

@@ -314,7 +314,8 @@ def dictionary_baseline(pairs: list[Pair], source: str, target: str):
         target_counts.update(t)
         for word in s:
             both[word].update(t)
-    table = {word: max(co, key=lambda t: 2 * co[t] / (source_counts[word] + target_counts[t]))
+    # Ties go to the alphabetically first word, so the table is the same in every process.
+    table = {word: min(co, key=lambda t: (-2 * co[t] / (source_counts[word] + target_counts[t]), t))
              for word, co in both.items()}
     return lambda sentence: [table[w] for w in tokenize(sentence) if w in table]
 

@@ -51,11 +51,17 @@ def tokenize(sentence: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+# Marks written against the word before them in both languages (French spaces "!", "?", ":"
+# and ";" off, as Tatoeba's French sides do).
+CLOSING = (".", ",", ")", "...")
+
+
 def detokenize(words: list[str]) -> str:
-    """Words back into a sentence: a space between words, none after an elision."""
+    """Words back into a sentence: a space between words, none after an elision or before a
+    full stop or comma (so sacreBLEU's own tokenizer sees text, not tokens)."""
     text = ""
     for word in words:
-        text += word if not text or text.endswith("'") else " " + word
+        text += word if not text or text.endswith("'") or word in CLOSING else " " + word
     return text
 
 

@@ -10,6 +10,7 @@ def test_words_keep_an_elision_and_split_punctuation():
     assert tokenize("L'homme est là !") == ["l'", "homme", "est", "là", "!"]
     assert tokenize("I’m cold.") == ["i'", "m", "cold", "."]  # typographic apostrophe read as '
     assert detokenize(["l'", "homme", "est", "là", "!"]) == "l'homme est là !"
+    assert detokenize(["il", "fait", "froid", ",", "non", "."]) == "il fait froid, non."
 
 
 def test_the_shipped_pairs_and_the_tutorial_subset():

@@ -1,0 +1,59 @@
+"""Translation models side by side on the same test sentences, with the dictionary baseline.
+
+    python benchmarks/seq2seq.py runs/tr-tut-none/best runs/tr-tut-additive/best
+    python benchmarks/seq2seq.py A B --sentences 500 --beam-width 5
+
+The first checkpoint is the peer (say the model without attention); every other row gets its
+BLEU difference to it. Targets (issue 15): attention beats no attention by >= 5 BLEU at the
+same parameter count; beam search beats greedy; the word-by-word dictionary far behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import time
+
+import torch
+
+from seqlab.errors import SeqlabError
+from seqlab.tasks.translate import evaluate_translation
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoints", nargs="+", help="translation checkpoints; the first is the peer")
+    parser.add_argument("--sentences", type=int, default=1000)
+    parser.add_argument("--beam-width", type=int, default=5)
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    results = []
+    for checkpoint in args.checkpoints:
+        try:
+            results.append(evaluate_translation(checkpoint, args.sentences, args.beam_width))
+        except SeqlabError as error:
+            print(f"benchmarks/seq2seq.py: {error}", file=sys.stderr)
+            return 2
+    print(f"# seqlab translation: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, {datetime.datetime.now().isoformat(timespec='seconds')}, "
+          f"load average {os.getloadavg()[0]:.1f}; sacreBLEU {results[0]['signature']}\n")
+    print("| checkpoint | direction | attention | parameters | decoding | BLEU | chrF | BLEU - peer's |")
+    print("|---|---|---|---:|---|---:|---:|---:|")
+    peer = results[0]["scores"]
+    for checkpoint, result in zip(args.checkpoints, results):
+        for decoding, scores in result["scores"].items():
+            if decoding.startswith("dictionary") and result is not results[0]:
+                continue  # the same baseline for every model of one direction
+            difference = scores["bleu"] - peer[decoding]["bleu"] if decoding in peer else float("nan")
+            print(f"| `{checkpoint}` | {result['languages']} | {result['attention']} | {result['parameters']:,} | "
+                  f"{decoding} | {scores['bleu']:.2f} | {scores['chrf']:.2f} | {difference:+.2f} |")
+    print(f"\n{results[0]['sentences']} test sentences, {results[0]['references']} references; total "
+          f"{time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

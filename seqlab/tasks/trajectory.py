@@ -8,7 +8,9 @@
     seqlab trajectory pedestrians show      --checkpoint DIR [--data DIR] [--out scene.png]
 
 Pedestrians: tracks read by seqlab.trajectory.pedestrians (which also holds the constant-velocity
-and linear-regression baselines), the model seqlab.models.pedestrian's encoder-decoder.
+and linear-regression baselines), the model seqlab.models.pedestrian's encoder-decoder (with
+--social attention it also reads its neighbours; with --head gaussian it draws samples, scored
+best of 20 beside its mean path).
 
 The world is seqlab.trajectory.ball's simulator (its options are flags of train, and of
 evaluate to test a model in another world); the baselines (constant velocity, a Kalman
@@ -299,12 +301,14 @@ class PedestrianDataConfig:
     observed: int = 8  # steps seen (3.2 s)
     horizon: int = 12  # steps predicted (4.8 s)
     batch_size: int = 64
+    neighbours: int = 8  # the nearest others kept per window (a social model's view)
 
     def __post_init__(self) -> None:
         if self.scene not in pedestrians.SCENES:
             raise ConfigError("scene", f"must be one of {', '.join(pedestrians.SCENES)}, got {self.scene!r}")
         check_range("observed", self.observed, 2, MAX_STEPS_SEEN)
         check_range("horizon", self.horizon, 1, MAX_STEPS_SEEN)
+        check_range("neighbours", self.neighbours, 0, 64)
         check_range("batch_size", self.batch_size, 1, 100_000)
 
 
@@ -321,6 +325,9 @@ class PedestrianData(NamedTuple):
     validation: np.ndarray  # held back from the training scenes
     test: np.ndarray  # the scene left out
     skipped: int  # tracks too short for a window
+    train_neighbours: np.ndarray  # (N, M, observed, 2) each window's nearest others, NaN where none
+    validation_neighbours: np.ndarray
+    test_neighbours: np.ndarray
 
 
 def load_pedestrians(data: PedestrianDataConfig, folder: str | None = None) -> PedestrianData:
@@ -329,8 +336,8 @@ def load_pedestrians(data: PedestrianDataConfig, folder: str | None = None) -> P
         raise SeqlabError("--data: give the folder of ETH/UCY track files (frame pedestrian x y)")
     training_files, test_files = pedestrians.split_files(pedestrians.scene_files(folder), data.scene)
     length = data.observed + data.horizon
-    training = pedestrians.load_windows(training_files, length)
-    test = pedestrians.load_windows(test_files, length)
+    training = pedestrians.load_windows(training_files, length, data.observed, data.neighbours)
+    test = pedestrians.load_windows(test_files, length, data.observed, data.neighbours)
     held_back = np.zeros(len(training.positions), dtype=bool)
     for index in np.unique(training.scene):
         mine = np.flatnonzero(training.scene == index)
@@ -339,17 +346,32 @@ def load_pedestrians(data: PedestrianDataConfig, folder: str | None = None) -> P
         raise SeqlabError(f"--data {folder}: no track of {length} steps ({data.observed} observed + {data.horizon} predicted) "
                           f"to {'train' if not (~held_back).any() else 'test'} on")
     return PedestrianData(training.positions[~held_back], training.positions[held_back], test.positions,
-                          training.skipped + test.skipped)
+                          training.skipped + test.skipped, training.neighbours[~held_back],
+                          training.neighbours[held_back], test.neighbours)
 
 
-def pedestrian_predict(model: PedestrianPredictor, observed: np.ndarray) -> np.ndarray:
+def model_name(config: PedestrianPredictorConfig) -> str:
+    """The model's row in a table: what it sees, and what it says."""
+    return "LSTM enc-dec" + (" + attention" if config.social == "attention" else "") + (
+        ", Gaussian" if config.head == "gaussian" else "")
+
+
+def pedestrian_predict(model: PedestrianPredictor, observed: np.ndarray, neighbours: np.ndarray | None = None,
+                       samples: int = 0, seed: int = 0, batch_size: int = 1024) -> np.ndarray:
+    """The model's path (N, K, 2) in metres, or with `samples` > 0 that many drawn paths
+    (S, N, K, 2) from its Gaussian head (repeatable from `seed`)."""
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
+    generator = torch.Generator(device=device).manual_seed(seed)
+    out = []
     with torch.no_grad():
-        out = model(torch.from_numpy(observed).float().to(device)).cpu().numpy()
+        for begin in range(0, len(observed), batch_size):
+            seen = torch.from_numpy(observed[begin:begin + batch_size]).float().to(device)
+            near = None if neighbours is None else torch.from_numpy(neighbours[begin:begin + batch_size]).float().to(device)
+            out.append(model.sample(seen, near, samples, generator) if samples else model(seen, near))
     model.train(was_training)
-    return out.astype(np.float64)
+    return torch.cat(out, dim=1 if samples else 0).cpu().numpy().astype(np.float64)
 
 
 def pedestrian_errors(path: np.ndarray, future: np.ndarray) -> dict[str, float]:
@@ -369,7 +391,10 @@ class PedestrianTask(Task):
     train_help = ("train the LSTM encoder-decoder on every scene but --scene (leave one scene out); the best "
                   "checkpoint by held-back ADE in OUT/best")
     flag_help = {"data": "a folder of ETH/UCY track files (frame pedestrian x y)", "scene": "the scene left out for testing",
-                 "observed": "steps seen (0.4 s each)", "horizon": "steps predicted", "batch_size": "windows per step"}
+                 "observed": "steps seen (0.4 s each)", "horizon": "steps predicted", "batch_size": "windows per step",
+                 "neighbours": "nearest other pedestrians kept per window, for --social attention",
+                 "social": "none: the walker's own steps; attention: also its neighbours', by additive attention",
+                 "head": f"point: one path; gaussian: a bivariate Gaussian per step, best of {20} also scored"}
 
     def pretrained_path(self) -> Path:
         return Path(str(resources.files("seqlab.trajectory") / "pretrained" / "pedestrians"))
@@ -389,20 +414,23 @@ class PedestrianTask(Task):
         rng = np.random.default_rng((0, config.train.seed))
         observed = config.data.observed
         while True:
-            windows = data.train[rng.integers(0, len(data.train), config.data.batch_size)]
+            picked = rng.integers(0, len(data.train), config.data.batch_size)
+            windows, near = data.train[picked], data.train_neighbours[picked]  # (B, T, 2), (B, M, observed, 2)
             angle = rng.uniform(0, 2 * np.pi, len(windows))
             rotation = np.stack([np.stack([np.cos(angle), -np.sin(angle)], -1), np.stack([np.sin(angle), np.cos(angle)], -1)], -2)
-            centred = windows - windows[:, observed - 1:observed]
-            turned = torch.from_numpy(np.einsum("nij,ntj->nti", rotation, centred)).float()
-            yield turned[:, :observed], turned[:, observed:]
+            centre = windows[:, observed - 1:observed]  # (B, 1, 2): the neighbours turn about the same point
+            turned = torch.from_numpy(np.einsum("nij,ntj->nti", rotation, windows - centre)).float()
+            turned_near = torch.from_numpy(np.einsum("nij,nmtj->nmti", rotation, near - centre[:, None])).float()
+            yield turned[:, :observed], turned[:, observed:], turned_near
 
     def loss(self, model, batch, state):
-        observed, future = batch
-        return model.loss(observed, future), None, observed.shape[0]
+        observed, future, neighbours = batch
+        return model.loss(observed, future, neighbours), None, observed.shape[0]
 
     def evaluate(self, model, data: PedestrianData) -> dict[str, float]:
         observed = data.validation.shape[1] - model.config.horizon
-        errors = pedestrian_errors(pedestrian_predict(model, data.validation[:, :observed]), data.validation[:, observed:])
+        errors = pedestrian_errors(pedestrian_predict(model, data.validation[:, :observed], data.validation_neighbours),
+                                   data.validation[:, observed:])
         return {"val_ade": errors["ade"], "val_fde": errors["fde"]}
 
     def describe(self, config, data: PedestrianData, model) -> str:
@@ -434,9 +462,12 @@ class PedestrianTask(Task):
 
     def print_evaluation(self, results: dict) -> None:
         print(f"scene {results['scene']} (left out): {results['windows']:,} windows, {results['skipped']:,} short tracks skipped")
-        print(f"{'predictor':<20} {'ADE m':>7} {'FDE m':>7}")
+        print(f"{'predictor':<32} {'ADE m':>7} {'FDE m':>7}   best of {BEST_OF}: ADE / FDE")
         for name, errors in results["rows"].items():
-            print(f"{name:<20} {errors['ade']:>7.3f} {errors['fde']:>7.3f}")
+            best = f"{errors['best_ade']:>7.3f} / {errors['best_fde']:.3f}" if "best_ade" in errors else "      -"
+            print(f"{name:<32} {errors['ade']:>7.3f} {errors['fde']:>7.3f}   {best}")
+        print(f"(constant velocity's best of {BEST_OF}: its step turned by N(0, {results['turn_degrees']:.1f} deg), "
+              "the spread chosen on the training scenes; its first draw is unturned)")
 
     def add_task_commands(self, verbs) -> None:
         show = verbs.add_parser("show", help="draw windows of the left-out scene: observed, true and predicted paths",
@@ -460,7 +491,8 @@ class PedestrianTask(Task):
 
         picked = data.test[np.linspace(0, len(data.test) - 1, min(args.count, len(data.test))).astype(int)]
         observed = picked[:, :data_config.observed]
-        paths = {"model": pedestrian_predict(loaded.model, observed),
+        near = data.test_neighbours[np.linspace(0, len(data.test) - 1, min(args.count, len(data.test))).astype(int)]
+        paths = {"model": pedestrian_predict(loaded.model, observed, near),
                  "constant velocity": pedestrians.constant_velocity(observed, data_config.horizon)}
         figure, axes = plt.subplots(figsize=(7, 6))
         for i, window in enumerate(picked):
@@ -477,14 +509,30 @@ class PedestrianTask(Task):
         return 0
 
 
-def evaluate_pedestrians(model: PedestrianPredictor, config: PedestrianDataConfig, data: PedestrianData) -> dict:
-    """ADE/FDE (metres) of the model and both baselines on the left-out scene's windows."""
+BEST_OF = 20  # samples per window for best-of ADE/FDE (Gupta et al. 2018)
+SAMPLE_SEED = 2  # the draws of every best-of score: the same in every run
+
+
+def evaluate_pedestrians(model: PedestrianPredictor, config: PedestrianDataConfig, data: PedestrianData,
+                         baselines: bool = True) -> dict:
+    """ADE/FDE (metres) of the model and both baselines on the left-out scene's windows; a
+    stochastic row (the Gaussian head; constant velocity with a turn drawn from N(0, a^2), a
+    chosen on the training windows) also has best-of-20 ADE/FDE: "best_ade", "best_fde"."""
     observed, future = data.test[:, :config.observed], data.test[:, config.observed:]
-    rows = {
-        "LSTM enc-dec": pedestrian_errors(pedestrian_predict(model, observed), future),
-        "constant velocity": pedestrian_errors(pedestrians.constant_velocity(observed, config.horizon), future),
-        "linear regression": pedestrian_errors(pedestrians.linear_regression(observed, config.horizon), future),
-    }
+    row = pedestrian_errors(pedestrian_predict(model, observed, data.test_neighbours), future)
+    if model.config.head == "gaussian":
+        drawn = pedestrian_predict(model, observed, data.test_neighbours, samples=BEST_OF, seed=SAMPLE_SEED)
+        row |= {f"best_{k}": v for k, v in pedestrians.best_of(drawn, future).items()}
+    rows = {model_name(model.config): row}
+    if baselines:
+        rng = np.random.default_rng(SAMPLE_SEED)
+        turn = pedestrians.fit_turn(data.train[rng.permutation(len(data.train))[:2000]], config.observed, BEST_OF, rng)
+        drawn = pedestrians.constant_velocity_samples(observed, config.horizon, BEST_OF, turn, rng)
+        rows["constant velocity"] = pedestrian_errors(pedestrians.constant_velocity(observed, config.horizon), future)
+        rows["constant velocity"] |= {f"best_{k}": v for k, v in pedestrians.best_of(drawn, future).items()}
+        rows["linear regression"] = pedestrian_errors(pedestrians.linear_regression(observed, config.horizon), future)
+        return {"scene": config.scene, "windows": len(data.test), "skipped": data.skipped, "rows": rows,
+                "turn_degrees": float(np.degrees(turn))}
     return {"scene": config.scene, "windows": len(data.test), "skipped": data.skipped, "rows": rows}
 
 

@@ -6,6 +6,9 @@ x and y in metres), 0.4 s between annotated frames. The protocol is leave one sc
 on one of the five scenes (eth, hotel, univ, zara1, zara2), train on the files of the others;
 each window observes 8 steps (3.2 s) and predicts 12 (4.8 s). The data has no license to ship:
 the user names the folder that holds the files.
+
+A window can also carry its neighbours: the other pedestrians seen at its last observed step,
+nearest first, over the same observed frames (what a social model may look at).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class Windows(NamedTuple):
     positions: np.ndarray  # (N, observed + horizon, 2) metres
     scene: np.ndarray  # (N,) index into the list of files read
     skipped: int  # tracks too short (or broken by a gap) for one window
+    neighbours: np.ndarray  # (N, M, observed, 2) metres, NaN in the rows of absent neighbours
 
 
 def scene_files(folder: str | Path) -> list[Path]:
@@ -80,32 +84,58 @@ def frame_step(tracks: dict[int, np.ndarray]) -> float:
     return float(values[counts.argmax()])
 
 
-def windows(tracks: dict[int, np.ndarray], length: int) -> tuple[list[np.ndarray], int]:
+def nearest(grid: np.ndarray, rows: np.ndarray, column: int, count: int) -> np.ndarray:
+    """(count, T, 2): the pedestrians other than `column` seen in grid (frames, pedestrians, 2)
+    at the last of `rows` (T frame indices), nearest first, over those frames; NaN rows pad."""
+    others = np.delete(grid[rows], column, axis=1)  # (T, P-1, 2)
+    others = others[:, ~np.isnan(others[-1, :, 0])]  # seen at the last observed step
+    distance = np.linalg.norm(others[-1] - grid[rows[-1], column], axis=-1)
+    others = others[:, np.argsort(distance, kind="stable")[:count]]
+    # Before a neighbour appears (or within its gaps), it is put where it is next seen: standing still.
+    for t in range(len(rows) - 2, -1, -1):
+        others[t] = np.where(np.isnan(others[t]), others[t + 1], others[t])
+    out = np.full((count, len(rows), 2), np.nan)
+    out[:others.shape[1]] = others.transpose(1, 0, 2)
+    return out
+
+
+def windows(tracks: dict[int, np.ndarray], length: int, observed: int = 2,
+            neighbours: int = 0) -> tuple[list[np.ndarray], list[np.ndarray], int]:
     """Every window of `length` consecutive annotations (stride 1) of each track, cut at gaps;
-    and how many tracks gave none."""
+    for each, its `neighbours` nearest others over its first `observed` frames (nearest());
+    and how many tracks gave no window."""
     step = frame_step(tracks)
-    out, skipped = [], 0
-    for track in tracks.values():
+    frames = np.unique(np.concatenate([track[:, 0] for track in tracks.values()]))
+    grid = np.full((len(frames), len(tracks), 2), np.nan)  # every pedestrian at every frame
+    for column, track in enumerate(tracks.values()):
+        grid[np.searchsorted(frames, track[:, 0]), column] = track[:, 1:]
+    out, near, skipped = [], [], 0
+    for column, track in enumerate(tracks.values()):
         # runs of annotations one step apart
         breaks = np.flatnonzero(~np.isclose(np.diff(track[:, 0]), step)) + 1
         made = 0
-        for run in np.split(track[:, 1:], breaks):
+        for run in np.split(track, breaks):
+            rows = np.searchsorted(frames, run[:, 0])
             for begin in range(len(run) - length + 1):
-                out.append(run[begin:begin + length])
+                out.append(run[begin:begin + length, 1:])
+                if neighbours:
+                    near.append(nearest(grid, rows[begin:begin + observed], column, neighbours))
                 made += 1
         skipped += made == 0
-    return out, skipped
+    return out, near, skipped
 
 
-def load_windows(files: list[Path], length: int) -> Windows:
-    cut, scene, skipped = [], [], 0
+def load_windows(files: list[Path], length: int, observed: int = 2, neighbours: int = 0) -> Windows:
+    cut, near, scene, skipped = [], [], [], 0
     for index, path in enumerate(files):
-        made, short = windows(read_tracks(path), length)
+        made, close, short = windows(read_tracks(path), length, observed, neighbours)
         cut += made
+        near += close
         scene += [index] * len(made)
         skipped += short
     positions = np.array(cut, dtype=np.float64).reshape(-1, length, 2)
-    return Windows(positions, np.array(scene, dtype=int), skipped)
+    near_array = np.array(near, dtype=np.float64).reshape(len(positions), neighbours, observed, 2)
+    return Windows(positions, np.array(scene, dtype=int), skipped, near_array)
 
 
 def split_files(files: list[Path], scene: str) -> tuple[list[Path], list[Path]]:
@@ -134,3 +164,33 @@ def linear_regression(observed: np.ndarray, horizon: int) -> np.ndarray:
     coefficients = np.linalg.lstsq(design, observed.transpose(1, 0, 2).reshape(steps, -1), rcond=None)[0]  # (2, N*2)
     future = np.stack([np.ones(horizon), np.arange(steps, steps + horizon)], axis=1) @ coefficients  # (K, N*2)
     return future.reshape(horizon, -1, 2).transpose(1, 0, 2)
+
+
+def constant_velocity_samples(observed: np.ndarray, horizon: int, count: int, angle: float,
+                              rng: np.random.Generator) -> np.ndarray:
+    """(count, N, horizon, 2): constant velocity with the last step turned by an angle drawn
+    from N(0, angle^2) (radians) for each sample; the first sample is not turned."""
+    step = observed[:, -1] - observed[:, -2]  # (N, 2)
+    turn = rng.normal(0.0, angle, (count, len(observed)))
+    turn[0] = 0.0
+    cos, sin = np.cos(turn)[..., None], np.sin(turn)[..., None]
+    turned = np.concatenate([cos * step[..., :1] - sin * step[..., 1:], sin * step[..., :1] + cos * step[..., 1:]], -1)
+    return observed[None, :, -1, None] + turned[:, :, None] * np.arange(1, horizon + 1)[None, None, :, None]
+
+
+def best_of(samples: np.ndarray, future: np.ndarray) -> dict[str, float]:
+    """Best-of-S ADE and FDE (metres) of samples (S, N, K, 2): for each window, the sample with
+    the lowest ADE, and (separately) the one with the lowest FDE (Gupta et al. 2018)."""
+    distance = np.linalg.norm(samples - future[None], axis=-1)  # (S, N, K)
+    return {"ade": float(distance.mean(axis=2).min(axis=0).mean()), "fde": float(distance[:, :, -1].min(axis=0).mean())}
+
+
+TURNS = np.radians([5, 10, 15, 20, 30, 45, 60, 90])  # the spreads fit_turn chooses from
+
+
+def fit_turn(windows: np.ndarray, observed: int, count: int, rng: np.random.Generator) -> float:
+    """The spread (radians) of constant_velocity_samples' turn with the lowest best-of-`count`
+    ADE on `windows` (N, observed + horizon, 2): the training scenes', never the test scene's."""
+    seen, future = windows[:, :observed], windows[:, observed:]
+    scores = [best_of(constant_velocity_samples(seen, future.shape[1], count, angle, rng), future)["ade"] for angle in TURNS]
+    return float(TURNS[int(np.argmin(scores))])

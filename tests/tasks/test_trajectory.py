@@ -2,12 +2,14 @@
 refused in one line."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
-from seqlab.tasks.trajectory import BALL, MODEL_NAME
+from seqlab.tasks.trajectory import BALL, MODEL_NAME, PEDESTRIANS, load_pedestrians
 from tests.helpers import one_line_error, run
 
 
@@ -125,8 +127,39 @@ def test_pedestrians_show_draws_the_scene(walker, scenes, tmp_path):
         assert image.width > 100
 
 
+def test_a_social_gaussian_model_is_scored_best_of_20_beside_sampled_constant_velocity(scenes, tmp_path):
+    out = tmp_path / "run"
+    code, stdout, stderr = run(["trajectory", "pedestrians", "train", "--data", str(scenes), "--scene", "eth", "--preset", "tiny",
+                                "--social", "attention", "--head", "gaussian", "--out", str(out), "--no-progress"])
+    assert code == 0, stderr
+    code, stdout, stderr = run(["trajectory", "pedestrians", "evaluate", "--checkpoint", str(out / "best"), "--json"])
+    assert code == 0, stderr
+    rows = json.loads(stdout)["rows"]
+    assert set(rows) == {"LSTM enc-dec + attention, Gaussian", "constant velocity", "linear regression"}
+    for name in ("LSTM enc-dec + attention, Gaussian", "constant velocity"):
+        assert rows[name]["best_ade"] < rows[name]["ade"] and rows[name]["best_fde"] < rows[name]["fde"]
+    assert "best_ade" not in rows["linear regression"]
+    code, table, _ = run(["trajectory", "pedestrians", "evaluate", "--checkpoint", str(out / "best")])
+    assert code == 0 and "best of 20" in table
+
+
+def test_training_windows_turn_with_their_neighbours(scenes):
+    config = PEDESTRIANS.default_config("tiny")
+    config = replace(config, data=replace(config.data, data=str(scenes), scene="hotel"))
+    data = load_pedestrians(config.data)
+    observed, future, near = next(iter(PEDESTRIANS.batches(config, data)))
+    assert near.shape == (observed.shape[0], 8, 8, 2)
+    assert torch.allclose(observed[:, -1], torch.zeros(2))  # centred on the last observed point
+    # where a neighbour is, seen along the walker's last step, is as in the scene, whatever the turn
+    step = data.train[:, 7] - data.train[:, 6]  # (N, 2)
+    scene = np.einsum("nmd,nd->nm", data.train_neighbours[:, :, -1] - data.train[:, 7:8], step)  # (N, M)
+    turned = torch.einsum("bmd,bd->bm", near[:, :, -1], observed[:, -1] - observed[:, -2]).numpy()  # (B, M)
+    assert all(np.isclose(scene, along, atol=1e-4).any() for along in turned[~np.isnan(turned)])
+
+
 @pytest.mark.parametrize("options, expected", [
     (["--scene", "mars"], "--scene invalid choice"),
+    (["--social", "gossip"], "--social invalid choice"),
     (["--horizon", "0"], "--horizon must be from 1"),
     (["--observed", "1"], "--observed must be from 2"),
 ])

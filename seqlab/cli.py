@@ -31,6 +31,7 @@ TASKS = {
     "trajectory": ("seqlab.tasks.trajectory", "where will it go next: a ball from its frames (CNN + LSTM) beside Kalman and physics"),
     "longterm": ("seqlab.tasks.longterm", "long-term dependencies: adding, copy and pixel-by-pixel digits, by cell"),
     "translate": ("seqlab.tasks.translate", "machine translation (many-to-many): an encoder-decoder with attention, English-French"),
+    "caption": ("seqlab.tasks.caption", "image captioning (one-to-many): a CNN and an LSTM, shapes scenes and digit strips"),
 }
 
 # command name -> (module, one-line description): commands that take options but no verb.

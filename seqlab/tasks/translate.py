@@ -30,8 +30,9 @@ import torch  # noqa: E402
 from seqlab.data import Vocabulary  # noqa: E402
 from seqlab.errors import ConfigError, SeqlabError, check_range  # noqa: E402
 from seqlab.models.seq2seq import Seq2Seq, Seq2SeqConfig, Translator  # noqa: E402
-from seqlab.sample import SamplingConfig, beam_search, sample  # noqa: E402
 from seqlab.tasks import frame  # noqa: E402
+from seqlab.tasks._seq2seq import END, PAD, UNKNOWN, decode_words, target_tensors  # noqa: E402
+from seqlab.tasks._seq2seq import word_vocabulary as words_vocabulary  # noqa: E402
 from seqlab.tasks.frame import Loaded, Task, load_model  # noqa: E402
 from seqlab.translate.corpus import (  # noqa: E402
     LANGUAGES,
@@ -45,7 +46,6 @@ from seqlab.translate.corpus import (  # noqa: E402
 )
 
 KIND = "translation"
-PAD, UNKNOWN, END = "<pad>", "<unk>", "<eos>"  # END also starts every target sentence
 MAX_WORDS = 100  # a sentence to translate: Tatoeba's have at most ~40
 MAX_SENTENCES = 100_000
 
@@ -119,15 +119,10 @@ def encode(vocab: Vocabulary, sentence: str) -> list[int]:
 
 
 def make_batch(pairs: list[tuple[list[int], list[int]]], pad: int, end: int) -> Batch:
-    longest_source = max(len(s) for s, _ in pairs)
-    longest_target = max(len(t) for _, t in pairs) + 1
-    source = torch.full((len(pairs), longest_source), pad)
-    target_in = torch.full((len(pairs), longest_target), pad)
-    target_out = torch.full((len(pairs), longest_target), pad)
-    for row, (s, t) in enumerate(pairs):
+    source = torch.full((len(pairs), max(len(s) for s, _ in pairs)), pad)
+    for row, (s, _) in enumerate(pairs):
         source[row, : len(s)] = torch.tensor(s)
-        target_in[row, : len(t) + 1] = torch.tensor([end, *t])
-        target_out[row, : len(t) + 1] = torch.tensor([*t, end])
+    target_in, target_out = target_tensors([t for _, t in pairs], end)
     return Batch(source, torch.tensor([len(s) for s, _ in pairs]), target_in, target_out)
 
 
@@ -253,10 +248,7 @@ add_commands = TASK.add_commands
 
 
 def word_vocabulary(sentences: list[str], min_count: int) -> Vocabulary:
-    counts = Counter(word for sentence in sentences for word in tokenize(sentence))
-    kept = sorted(word for word, n in counts.items() if n >= min_count and word not in (PAD, UNKNOWN, END))
-    # PAD first (index 0, the loss ignores it); the tokens are words, END a line's end for join_words.
-    return Vocabulary([PAD, UNKNOWN, END, *kept], level="word", unknown=UNKNOWN)
+    return words_vocabulary([tokenize(sentence) for sentence in sentences], min_count)
 
 
 @torch.no_grad()
@@ -290,18 +282,9 @@ def check_sentence(vocabularies: Vocabularies, sentence: str) -> list[int]:
 
 def translate_ids(model: Seq2Seq, vocabularies: Vocabularies, source: list[int], beam_width: int = 5,
                   max_length: int = 40) -> list[str]:
-    """The target words for one source sentence: greedy (beam_width 1) with seqlab's sampler,
-    or seqlab's beam search, its finished translations ranked by log-probability per word."""
-    translator = Translator(model, torch.tensor([source]), torch.tensor([len(source)])).eval()
-    target = vocabularies.target
-    if beam_width == 1:
-        text = sample(translator, target, "\n", max_length, SamplingConfig(greedy=True), stop="\n").texts[0]
-        return text.split()
-    result = beam_search(translator, target, "\n", lambda words: words[-1] == END, beam_width, max_length)
-    if not result.finished:
-        return []
-    best, _ = max(result.finished, key=lambda item: item[1] / len(item[0]))
-    return best[:-1]
+    """The target words for one source sentence (seqlab.tasks._seq2seq.decode_words)."""
+    translator = Translator(model, torch.tensor([source]), torch.tensor([len(source)]))
+    return decode_words(translator, vocabularies.target, beam_width, max_length)
 
 
 def dictionary_baseline(pairs: list[Pair], source: str, target: str):

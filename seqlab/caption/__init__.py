@@ -1,0 +1,1 @@
+"""Captioning's own knowledge: synthetic scenes and their checker, digit strips, CIDEr-D."""

@@ -54,11 +54,12 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--pedestrians", default=None, metavar="DIR", help="run the five-fold ETH/UCY benchmark on DIR instead")
     parser.add_argument("--seeds", type=int, default=1, help="with --pedestrians: seeds per model, averaged (default 1)")
+    parser.add_argument("--first-seed", type=int, default=0, help="with --pedestrians: the first seed (default 0)")
     parser.add_argument("--steps", type=int, default=None, help="with --pedestrians: training steps (default: the recipe's)")
     args = parser.parse_args()
     print(f"machine: {cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
     if args.pedestrians:
-        pedestrian_benchmark(args.pedestrians, args.json, args.seeds, args.steps)
+        pedestrian_benchmark(args.pedestrians, args.json, range(args.first_seed, args.first_seed + args.seeds), args.steps)
         return
 
     minutes = cpu_minutes = None
@@ -110,7 +111,7 @@ PEDESTRIAN_MODELS = ({"social": "none", "head": "point"}, {"social": "attention"
 BASELINE = "constant velocity"
 
 
-def pedestrian_benchmark(folder: str, json_path: Path | None, seeds: int = 1, steps: int | None = None) -> None:
+def pedestrian_benchmark(folder: str, json_path: Path | None, seeds: range = range(1), steps: int | None = None) -> None:
     started, cpu_started = time.perf_counter(), time.process_time()
     per_scene = {}
     for scene in SCENES:
@@ -121,16 +122,17 @@ def pedestrian_benchmark(folder: str, json_path: Path | None, seeds: int = 1, st
         rows = {}
         for options in PEDESTRIAN_MODELS:
             runs = []
-            for seed in range(seeds):
+            for seed in seeds:
                 trained = replace(config, model=replace(config.model, **options), train=replace(config.train, seed=seed))
                 model, _ = PEDESTRIANS.fit(trained, data, announce=False)
                 runs.append(evaluate_pedestrians(model, trained.data, data, baselines=False)["rows"])
             name = next(iter(runs[0]))
-            rows[name] = {key: sum(run[name][key] for run in runs) / seeds for key in runs[0][name]}
+            rows[name] = {key: sum(run[name][key] for run in runs) / len(runs) for key in runs[0][name]}
         baselines = evaluate_pedestrians(model, config.data, data)
         rows |= {name: row for name, row in baselines["rows"].items() if name in (BASELINE, "linear regression")}
         per_scene[scene] = rows
-        print(f"{scene} ({time.perf_counter() - started:.0f} s, constant velocity's turn N(0, {baselines['turn_degrees']:.0f} deg)): "
+        turn = baselines["turn_degrees"]
+        print(f"{scene} ({time.perf_counter() - started:.0f} s, constant velocity's turn N(0, {turn:.0f} deg)): "
               + ", ".join(f"{name} {row['ade']:.3f}/{row['fde']:.3f}" for name, row in rows.items()), flush=True)
     minutes = (time.perf_counter() - started) / 60
     # CPU time: what one thread needed, whatever else the machine was running meanwhile
@@ -139,12 +141,13 @@ def pedestrian_benchmark(folder: str, json_path: Path | None, seeds: int = 1, st
     average = {n: {k: sum(rows[n][k] for rows in per_scene.values()) / len(per_scene) for k in per_scene[scene][n]}
                for n in names}
     per_scene["average"] = average
-    print(f"\nADE / FDE (metres), leave one scene out, 8 observed, 12 predicted; models averaged over {seeds} seed(s); "
-          f"five folds in {minutes:.1f} minutes wall clock, {cpu_minutes:.1f} of CPU time")
-    for title, prefix, shown in (("deterministic", "", names), ("best of 20", "best_", [n for n in names if "best_ade" in average[n]])):
-        print(f"\n{title}\n{'scene':<8}" + "".join(f"{name:>34}" for name in shown))
+    print(f"\nADE / FDE (metres), leave one scene out, 8 observed, 12 predicted; models averaged over seed(s) "
+          f"{', '.join(map(str, seeds))}; five folds in {minutes:.1f} minutes wall clock, {cpu_minutes:.1f} of CPU time")
+    stochastic = [name for name in names if "best_ade" in average[name]]
+    for title, prefix, shown in (("deterministic", "", names), ("best of 20", "best_", stochastic)):
+        print(f"\n{title}\n{'scene':<8}" + "".join(f"{name:>38}" for name in shown))
         for scene, rows in per_scene.items():
-            print(f"{scene:<8}" + "".join(f"{rows[n][prefix + 'ade']:>25.3f} / {rows[n][prefix + 'fde']:.3f}" for n in shown))
+            print(f"{scene:<8}" + "".join(f"{rows[n][prefix + 'ade']:>29.3f} / {rows[n][prefix + 'fde']:.3f}" for n in shown))
     cv = average[BASELINE]
     print()
     for name in names:
@@ -157,7 +160,7 @@ def pedestrian_benchmark(folder: str, json_path: Path | None, seeds: int = 1, st
           f"({cpu_minutes:.1f} of CPU time)")
     if json_path:
         json_path.write_text(json.dumps({"scenes": per_scene, "minutes": minutes, "cpu_minutes": cpu_minutes,
-                                         "seeds": seeds}, indent=2))
+                                         "seeds": list(seeds)}, indent=2))
 
 
 if __name__ == "__main__":

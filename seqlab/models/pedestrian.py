@@ -114,7 +114,9 @@ class PedestrianPredictor(nn.Module):
         their_steps = (others[:, :, 1:] - others[:, :, :-1]) * SCALE  # (B, M, T-1, 2)
         flat = their_steps.reshape(batch * m, -1, 2)  # (B*M, T-1, 2): one sequence per neighbour
         their_h = self.encoder(torch.relu(self.embed(flat)))[0][:, -1].reshape(batch, m, size)  # (B, M, H)
-        relative = torch.cat([others[:, :, -1] - observed[:, None, -1], their_steps[:, :, -1] - steps[:, None, -1]], -1)  # (B, M, 4)
+        where = others[:, :, -1] - observed[:, None, -1]  # (B, M, 2) metres from the walker
+        going = their_steps[:, :, -1] - steps[:, None, -1]  # (B, M, 2) their last step less the walker's
+        relative = torch.cat([where, going], -1)  # (B, M, 4)
         relative = torch.cat([torch.zeros_like(relative[:, :1]), relative], 1)  # (B, 1+M, 4): the walker first
         keys = torch.cat([torch.cat([h[:, None], their_h], 1), torch.relu(self.place(relative))], -1)  # (B, 1+M, H+E)
         mask = torch.cat([torch.ones_like(seen[:, :1]), seen], 1)  # (B, 1+M)

@@ -472,7 +472,8 @@ class PedestrianTask(Task):
     def add_task_commands(self, verbs) -> None:
         show = verbs.add_parser("show", help="draw windows of the left-out scene: observed, true and predicted paths",
                                 description="Draw a few windows of the scene the model left out (PNG): observed steps "
-                                "(black), the true future (green), the model's (red) and constant velocity's (blue).")
+                                "(black), the true future (green), the model's (red; with a Gaussian head, its mean "
+                                "path and 20 faint draws) and constant velocity's (blue).")
         frame.add_model_options(show)
         show.add_argument("--data", default=None, help="the folder of track files (default: the one it was trained on)")
         show.add_argument("--count", type=frame.bounded_int(1, 200), default=12, help="windows to draw (default 12)")
@@ -489,13 +490,18 @@ class PedestrianTask(Task):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        picked = data.test[np.linspace(0, len(data.test) - 1, min(args.count, len(data.test))).astype(int)]
+        chosen = np.linspace(0, len(data.test) - 1, min(args.count, len(data.test))).astype(int)
+        picked, near = data.test[chosen], data.test_neighbours[chosen]
         observed = picked[:, :data_config.observed]
-        near = data.test_neighbours[np.linspace(0, len(data.test) - 1, min(args.count, len(data.test))).astype(int)]
         paths = {"model": pedestrian_predict(loaded.model, observed, near),
                  "constant velocity": pedestrians.constant_velocity(observed, data_config.horizon)}
+        drawn = (pedestrian_predict(loaded.model, observed, near, samples=BEST_OF, seed=SAMPLE_SEED)
+                 if loaded.model.config.head == "gaussian" else np.zeros((0,) + observed.shape))
         figure, axes = plt.subplots(figsize=(7, 6))
         for i, window in enumerate(picked):
+            for s, path in enumerate(drawn[:, i]):
+                line = np.concatenate([observed[i, -1:], path])
+                axes.plot(*line.T, "r-", lw=0.5, alpha=0.25, label=f"{BEST_OF} draws" if i == s == 0 else None)
             axes.plot(*observed[i].T, "k.-", lw=1, label="observed" if i == 0 else None)
             axes.plot(*window[data_config.observed - 1:].T, "g.-", lw=1, label="true" if i == 0 else None)
             for (name, path), colour in zip(paths.items(), ("r", "b")):

@@ -141,6 +141,9 @@ def test_a_social_gaussian_model_is_scored_best_of_20_beside_sampled_constant_ve
     assert "best_ade" not in rows["linear regression"]
     code, table, _ = run(["trajectory", "pedestrians", "evaluate", "--checkpoint", str(out / "best")])
     assert code == 0 and "best of 20" in table
+    code, stdout, stderr = run(["trajectory", "pedestrians", "show", "--checkpoint", str(out / "best"), "--count", "2",
+                                "--out", str(tmp_path / "draws.png")])
+    assert code == 0 and (tmp_path / "draws.png").stat().st_size > 0, stderr
 
 
 def test_training_windows_turn_with_their_neighbours(scenes):

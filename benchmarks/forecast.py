@@ -4,8 +4,9 @@ naive, ETS, Theta and ARIMA on the same rolling origins, one data set after anot
     OMP_NUM_THREADS=1 python benchmarks/forecast.py                 # the five series, default settings
     python benchmarks/forecast.py --only co2 --steps 300            # a quicker look at one
 
-For each data set: `seqlab forecast train` with the default preset (checkpoints in a temporary
-folder), then `seqlab forecast evaluate` of the best checkpoint with the baselines, timed
+For each data set: `seqlab forecast train` with the preset `seqlab forecast train --data NAME`
+picks (seqlab.tasks.forecast.preset_for: chosen on the validation windows only, by
+benchmarks/forecast_validation.py), checkpoints in a temporary folder; then `seqlab forecast evaluate` of the best checkpoint with the baselines, timed
 together. Prints markdown: a table data set x model x metric (MASE, sMAPE, 80% and 95%
 coverage), then one row per data set with the ratio of the LSTM's MASE to the best classical
 one, which targets are met, and the wall time.
@@ -26,7 +27,7 @@ from dataclasses import replace
 
 import torch
 
-from seqlab.tasks.forecast import RECURRENT, TASK, evaluate_forecaster
+from seqlab.tasks.forecast import RECURRENT, TASK, evaluate_forecaster, preset_for
 
 # (row name, --data, --column, --horizon)
 DATA_SETS = [
@@ -51,7 +52,8 @@ def cpu_name() -> str:
 
 
 def run_one(data: str, column: str, horizon: int, steps: int | None, seed: int, members: int | None) -> dict:
-    config = TASK.default_config()
+    preset = preset_for(data, horizon)  # chosen on the validation windows (benchmarks/forecast_validation.py)
+    config = TASK.default_config(preset)
     config = replace(config, data=replace(config.data, data=data, column=column, horizon=horizon))
     train = replace(config.train, seed=seed, progress=False, **({"steps": steps} if steps else {}))
     model = replace(config.model, **({"members": members} if members else {}))
@@ -61,6 +63,7 @@ def run_one(data: str, column: str, horizon: int, steps: int | None, seed: int, 
         TASK.train(config)
         trained = time.perf_counter() - started
         results = evaluate_forecaster(TASK.load(f"{out}/best"))
+    results["preset"] = preset
     results["train_seconds"] = round(trained, 1)
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     return results
@@ -118,13 +121,14 @@ def main() -> int:
     args = parser.parse_args()
     chosen = [row for row in DATA_SETS if args.only is None or args.only in row[0]]
     print(f"{cpu_name()}, {torch.get_num_threads()} torch thread(s) (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}), "
-          f"seed {args.seed}, preset default{f', {args.steps} steps' if args.steps else ''}\n")
+          f"seed {args.seed}, each data set's preset{f', {args.steps} steps' if args.steps else ''}\n")
     rows = []
     for name, data, column, horizon in chosen:
         results = run_one(data, column, horizon, args.steps, args.seed, args.members)
         rows.append((name, results))
         lstm = results["overall"][RECURRENT]
-        print(f"{name}: LSTM MASE {lstm['mase']:.3f}, {results['total_seconds']:.0f} s", flush=True)
+        print(f"{name}: preset {results['preset']}, LSTM MASE {lstm['mase']:.3f}, {results['total_seconds']:.0f} s",
+              flush=True)
     print()
     print_tables(rows)
     if args.json:

@@ -30,6 +30,7 @@ from seqlab.errors import ConfigError, check_range
 from seqlab.models.language_model import MAX_WIDTH, RecurrentModelConfig
 
 QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)  # seqlab.forecast.metrics reads the same five
+ANCHORS = ("none", "seasonal")
 
 
 @dataclass
@@ -45,6 +46,9 @@ class ForecasterConfig(RecurrentModelConfig):
     dropout: float = 0.1
     highway: bool = True  # add a linear forecast from the context's values (LSTNet)
     members: int = 1  # independent networks whose quantiles are averaged
+    # "seasonal": forecast the residual of seasonal naive (the value one season before each
+    # step, given with the inputs), which the network also reads; "none": the values alone.
+    anchor: str = field(default="none", metadata={"choices": ANCHORS})
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -52,6 +56,8 @@ class ForecasterConfig(RecurrentModelConfig):
         check_range("context", self.context, 1, 1_000_000)
         check_range("horizon", self.horizon, 1, 1_000_000)
         check_range("members", self.members, 1, 64)
+        if self.anchor not in ANCHORS:
+            raise ConfigError("anchor", f"must be one of {', '.join(ANCHORS)}, got {self.anchor!r}")
         self.quantiles = tuple(float(q) for q in self.quantiles)
         if list(self.quantiles) != sorted(set(self.quantiles)) or not all(0 < q < 1 for q in self.quantiles):
             raise ConfigError("quantiles", f"must rise strictly inside (0, 1), got {self.quantiles}")
@@ -64,24 +70,31 @@ class ForecastNetwork(nn.Module):
         super().__init__()
         self.config = config
         outputs = config.horizon * len(config.quantiles)
+        anchor = config.horizon if config.anchor != "none" else 0  # the anchor's values, read beside the state
         self.inputs = nn.Linear(config.input_size, config.embedding_size)
         self.recurrent = config.recurrent_layers()
         self.head = nn.Sequential(
             nn.Dropout(config.dropout),
-            nn.Linear(config.hidden_size, config.hidden_size),
+            nn.Linear(config.hidden_size + anchor, config.hidden_size),
             nn.ReLU(),
             nn.Linear(config.hidden_size, outputs),
         )
-        self.highway = nn.Linear(config.context, outputs) if config.highway else None
+        self.highway = nn.Linear(config.context + anchor, outputs) if config.highway else None
 
-    def forward(self, inputs: Tensor) -> Tensor:
+    def forward(self, inputs: Tensor, anchor: Tensor | None = None) -> Tensor:
+        """inputs (B, C, F), anchor (B, horizon) or None -> scaled quantiles (B, horizon, Q)."""
         batch = inputs.shape[0]
         x = torch.relu(self.inputs(inputs))  # (B, C, E)
         h, _ = self.recurrent(x)  # (B, C, H)
-        y = self.head(h[:, -1])  # (B, horizon * Q): read the state after the last step
+        last, values = h[:, -1], inputs[:, :, 0]  # the state after the last step (B, H); the scaled values (B, C)
+        if anchor is not None:
+            last, values = torch.cat([last, anchor], dim=1), torch.cat([values, anchor], dim=1)
+        y = self.head(last)  # (B, horizon * Q)
         if self.highway is not None:
-            y = y + self.highway(inputs[:, :, 0])  # the scaled values alone, (B, C) -> (B, horizon * Q)
-        return y.view(batch, self.config.horizon, len(self.config.quantiles))  # (B, horizon, Q)
+            y = y + self.highway(values)  # (B, C [+ horizon]) -> (B, horizon * Q)
+        y = y.view(batch, self.config.horizon, len(self.config.quantiles))  # (B, horizon, Q)
+        # ES-RNN's idea (Smyl 2020): the network adds what the simple forecast misses.
+        return y if anchor is None else y + anchor.unsqueeze(-1)
 
 
 class Forecaster(nn.Module):
@@ -91,18 +104,25 @@ class Forecaster(nn.Module):
         self.members = nn.ModuleList(ForecastNetwork(config) for _ in range(config.members))
         self.register_buffer("levels", torch.tensor(config.quantiles), persistent=False)
 
-    def forward(self, inputs: Tensor) -> Tensor:
-        """inputs (B, C, F) -> quantiles (B, horizon, Q), scaled, sorted along Q (a quantile
-        never below a lower one's)."""
-        quantiles = torch.stack([member(inputs) for member in self.members]).mean(dim=0)  # (B, horizon, Q)
+    def forward(self, inputs: Tensor, anchor: Tensor | None = None) -> Tensor:
+        """inputs (B, C, F), anchor (B, horizon) when config.anchor is not "none" -> quantiles
+        (B, horizon, Q), scaled, sorted along Q (a quantile never below a lower one's)."""
+        self._check(anchor)
+        quantiles = torch.stack([member(inputs, anchor) for member in self.members]).mean(dim=0)  # (B, horizon, Q)
         return quantiles.sort(dim=-1).values
 
-    def loss(self, inputs: Tensor, targets: Tensor, weights: Tensor) -> Tensor:
+    def loss(self, inputs: Tensor, targets: Tensor, weights: Tensor, anchor: Tensor | None = None) -> Tensor:
         """Mean pinball loss of each member, summed over the members: targets (B, horizon), scaled;
         weights (B, horizon), 0 where a target was filled into a gap (not an actual value)."""
+        self._check(anchor)
         total = inputs.new_zeros(())
         for member in self.members:
-            difference = targets.unsqueeze(-1) - member(inputs)  # (B, horizon, Q)
+            difference = targets.unsqueeze(-1) - member(inputs, anchor)  # (B, horizon, Q)
             pinball = torch.maximum(self.levels * difference, (self.levels - 1) * difference).mean(dim=-1)  # (B, horizon)
             total = total + (pinball * weights).sum() / weights.sum().clamp(min=1)
         return total
+
+    def _check(self, anchor: Tensor | None) -> None:
+        if (anchor is None) != (self.config.anchor == "none"):
+            raise ValueError(f"a forecaster with anchor {self.config.anchor!r} "
+                             f"{'takes no' if anchor is not None else 'needs its'} anchor values")

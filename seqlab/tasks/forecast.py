@@ -101,6 +101,21 @@ PRESETS: dict[str, dict] = {
 }
 
 
+
+
+def preset_for(data: str, horizon: int | None = None) -> str:
+    """The preset a data set trains with when none is named: its own (`NAME-HORIZON`, then
+    `NAME`) where PRESETS holds one, else "default". Those were chosen on the validation
+    windows alone (benchmarks/forecast_validation.py), never on the test windows."""
+    name = data.split(",")[0].strip()
+    source = source_of(name)
+    horizon = horizon or (source.horizon if source is not None else None)
+    for key in (f"{name}-{horizon}", name):
+        if key in PRESETS and source is not None:
+            return key
+    return "default"
+
+
 @dataclass(frozen=True)
 class Protocol:
     """The data config's protocol with the data set's defaults filled in."""
@@ -139,6 +154,13 @@ class Prepared:
     origins: list[Origins]
     covariates: list[np.ndarray]  # (T, F_cov) per series
     floors: list[float]  # per series: the least standard deviation a window is scaled by
+    anchor: str = "none"  # "seasonal": each window carries the seasonal naive forecast from its origin
+
+    @property
+    def first_origin(self) -> int:
+        """The earliest origin with a whole context (and, anchored, a whole season) before it."""
+        season = self.series[0].season if self.anchor == "seasonal" else 0
+        return max(self.protocol.context, season)
 
     @property
     def input_size(self) -> int:
@@ -155,21 +177,22 @@ class Windows:
     actual: np.ndarray  # (N, H) raw values after the origin (NaN past the data's end)
     observed: np.ndarray  # (N, H) bool: an actual value, not one filled into a gap
     scales: np.ndarray  # (N,) MASE's denominator: the in-sample seasonal naive error before the origin
+    anchor: torch.Tensor | None = None  # (N, H) the seasonal naive forecast, scaled as the inputs; None unanchored
 
 
-def prepare_series(series: list[Series], protocol: Protocol) -> Prepared:
+def prepare_series(series: list[Series], protocol: Protocol, anchor: str = "none") -> Prepared:
     origins = [protocol_origins(s, protocol.context, protocol.horizon, protocol.test_origins,
                                 protocol.validation_origins) for s in series]
     covariates = [calendar_features(s) for s in series]
     # A window of constant values (no rain for two weeks) has no spread to scale by: it is scaled
     # by a tenth of the series' spread in training instead.
     floors = [max(0.1 * float(np.std(s.values[: o.train_end])), 1e-6) for s, o in zip(series, origins)]
-    return Prepared(series, protocol, origins, covariates, floors)
+    return Prepared(series, protocol, origins, covariates, floors, anchor)
 
 
 def make_windows(prepared: Prepared, pairs: list[tuple[int, int]], context: int, horizon: int) -> Windows:
     """The windows at (series index, origin) pairs: the `context` values before each origin."""
-    inputs, means, sds, actual, observed, scales = [], [], [], [], [], []
+    inputs, means, sds, actual, observed, scales, anchors = [], [], [], [], [], [], []
     for index, origin in pairs:
         series = prepared.series[index]
         values = series.values[origin - context : origin]
@@ -183,22 +206,39 @@ def make_windows(prepared: Prepared, pairs: list[tuple[int, int]], context: int,
         seen[: len(known)] = series.observed[origin : origin + horizon]
         means.append(mean), sds.append(sd), actual.append(after), observed.append(seen)
         scales.append(seasonal_scale(series.values[:origin], series.season))
+        if prepared.anchor == "seasonal":
+            anchors.append((seasonal_naive_values(series.values[:origin], horizon, series.season) - mean) / sd)
+    anchor = torch.tensor(np.stack(anchors), dtype=torch.float32) if anchors else None
     return Windows(torch.tensor(np.stack(inputs), dtype=torch.float32), np.array(means), np.array(sds),
-                   np.stack(actual), np.stack(observed), np.array(scales))
+                   np.stack(actual), np.stack(observed), np.array(scales), anchor)
+
+
+def seasonal_naive_values(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """(horizon,) the value one season before each step (the last value when there is no
+    season): the forecast an anchored model corrects."""
+    if season <= 1:
+        return np.full(horizon, history[-1])
+    return history[len(history) - season + np.arange(horizon) % season]
 
 
 def training_batches(prepared: Prepared, batch_size: int, seed: int):
     """Endless batches of windows drawn uniformly from every series' training part, the same
-    sequence for the same seed (as resuming needs): (inputs, scaled targets, weights)."""
+    sequence for the same seed (as resuming needs): (inputs, scaled targets, weights, anchor or
+    None)."""
     context, horizon = prepared.protocol.context, prepared.protocol.horizon
-    pairs = [(i, origin) for i, o in enumerate(prepared.origins) for origin in range(context, o.train_end - horizon + 1)]
+    pairs = [(i, origin) for i, o in enumerate(prepared.origins)
+             for origin in range(prepared.first_origin, o.train_end - horizon + 1)]
+    if not pairs:
+        raise SeqlabError(f"no training window fits before the validation windows: the first needs "
+                          f"{prepared.first_origin} values before it and {horizon} after; give a shorter --context "
+                          f"or --horizon, or leave out --anchor seasonal")
     generator = np.random.default_rng(seed)
     while True:
         chosen = [pairs[j] for j in generator.integers(0, len(pairs), size=batch_size)]
         windows = make_windows(prepared, chosen, context, horizon)
         targets = (windows.actual - windows.mean[:, None]) / windows.sd[:, None]
         yield (windows.inputs, torch.tensor(targets, dtype=torch.float32),
-               torch.tensor(windows.observed, dtype=torch.float32))
+               torch.tensor(windows.observed, dtype=torch.float32), windows.anchor)
 
 
 @torch.no_grad()
@@ -207,7 +247,8 @@ def forecast(model: Forecaster, windows: Windows, batch_size: int = 512) -> np.n
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    parts = [model(windows.inputs[i : i + batch_size].to(device)).cpu().numpy()
+    parts = [model(windows.inputs[i : i + batch_size].to(device),
+                   None if windows.anchor is None else windows.anchor[i : i + batch_size].to(device)).cpu().numpy()
              for i in range(0, len(windows.inputs), batch_size)]
     model.train(was_training)
     scaled = np.concatenate(parts).astype(np.float64)
@@ -272,15 +313,20 @@ class ForecastTask(Task):
         "calibrate": "stretch the intervals to cover their share of the validation values",
         "highway": "add a linear forecast from the context values (LSTNet's autoregressive part)",
         "members": "independent networks averaged (an ensemble of seeds)",
+        "anchor": "seasonal: forecast the residual of seasonal naive (ES-RNN's hybrid idea); none: the values alone",
         "embedding_size": "size of the inputs' projection",
     }
 
     # ------------------------------------------------------------------ the task's
+    def choose_preset(self, args) -> str:
+        return args.preset or preset_for(getattr(args, "data.data", None) or ForecastDataConfig.data,
+                                         getattr(args, "data.horizon", None))
+
     def load_data(self, config) -> list[Series]:
         return load_series(config.data.data, config.data.column, config.data.date_column, config.data.season)
 
     def prepare(self, config, data: list[Series], resume: bool = False) -> Prepared:
-        return prepare_series(data, resolve_protocol(config.data, data))
+        return prepare_series(data, resolve_protocol(config.data, data), config.model.anchor)
 
     def model_config(self, config, data: Prepared) -> ForecasterConfig:
         return replace(config.model, input_size=data.input_size, context=data.protocol.context,
@@ -293,8 +339,8 @@ class ForecastTask(Task):
         return training_batches(data, config.data.batch_size, config.train.seed)
 
     def loss(self, model: Forecaster, batch, state):
-        inputs, targets, weights = batch
-        return model.loss(inputs, targets, weights), None, int(weights.sum().item())
+        inputs, targets, weights, anchor = batch
+        return model.loss(inputs, targets, weights, anchor), None, int(weights.sum().item())
 
     def evaluate(self, model: Forecaster, data: Prepared) -> dict[str, float]:
         _, windows = origin_windows(data, "validation", model.config.context, model.config.horizon)
@@ -386,7 +432,7 @@ def set_up(loaded: Loaded, data: ForecastDataConfig | None = None) -> Setup:
     data = data or trained
     series = load_series(data.data, data.column, data.date_column, data.season)
     protocol = replace(resolve_protocol(data, series), context=model.config.context, horizon=model.config.horizon)
-    prepared = prepare_series(series, protocol)
+    prepared = prepare_series(series, protocol, model.config.anchor)
     width = prepared.input_size
     if width != model.config.input_size:
         raise SeqlabError(f"this model reads {model.config.input_size} inputs a step, and {data.data} gives {width} "

@@ -49,3 +49,30 @@ def test_filled_targets_do_not_count():
 def test_config_refuses_bad_quantiles():
     with pytest.raises(ConfigError, match="quantiles"):
         ForecasterConfig(quantiles=(0.9, 0.1))
+
+
+def test_an_anchored_model_adds_its_output_to_the_anchor():
+    """With the network's last layer and highway at zero, an anchored forecaster forecasts its
+    anchor (the seasonal naive values) at every quantile; unanchored it would forecast 0."""
+    torch.manual_seed(0)
+    model = Forecaster(ForecasterConfig(input_size=3, context=6, horizon=4, hidden_size=8, embedding_size=4,
+                                        members=2, anchor="seasonal"))
+    for member in model.members:
+        torch.nn.init.zeros_(member.head[-1].weight), torch.nn.init.zeros_(member.head[-1].bias)
+        torch.nn.init.zeros_(member.highway.weight), torch.nn.init.zeros_(member.highway.bias)
+    anchor = torch.randn(2, 4)
+    out = model(torch.randn(2, 6, 3), anchor)
+    assert torch.allclose(out, anchor.unsqueeze(-1).expand(2, 4, 5))
+    assert model.members[0].highway.in_features == 6 + 4  # the anchor is read, not only added
+
+
+def test_the_anchor_is_given_exactly_when_the_config_says():
+    anchored = Forecaster(ForecasterConfig(input_size=2, context=4, horizon=2, hidden_size=8, anchor="seasonal"))
+    plain = Forecaster(ForecasterConfig(input_size=2, context=4, horizon=2, hidden_size=8))
+    inputs = torch.randn(1, 4, 2)
+    with pytest.raises(ValueError, match="needs its anchor"):
+        anchored(inputs)
+    with pytest.raises(ValueError, match="takes no anchor"):
+        plain.loss(inputs, torch.zeros(1, 2), torch.ones(1, 2), torch.zeros(1, 2))
+    with pytest.raises(ConfigError, match="anchor"):
+        ForecasterConfig(anchor="ets")

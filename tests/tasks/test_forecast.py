@@ -143,3 +143,44 @@ def test_bad_csv_is_one_line(text, message, tmp_path):
 def test_plot_wants_a_png(trained, tmp_path):
     code, _, stderr = run(["forecast", "plot", "--checkpoint", str(trained), "--out", str(tmp_path / "f.jpg")])
     one_line_error(code, stderr, "give a .png file name")
+
+
+def test_anchored_windows_carry_the_seasonal_naive_forecast(waves):
+    """Each window's anchor is the value one season before each step, scaled as its context;
+    training windows start where a whole season lies before them."""
+    series = forecast_task.load_series(str(waves), "b", "date")
+    protocol = forecast_task.Protocol(horizon=10, context=5, test_origins=2, validation_origins=2)
+    prepared = forecast_task.prepare_series(series, protocol, "seasonal")
+    assert prepared.first_origin == 7  # the season (7 days) is longer than the context (5)
+    windows = forecast_task.make_windows(prepared, [(0, 30), (0, 100)], 5, 10)
+    values = series[0].values
+    for row, origin in enumerate((30, 100)):
+        raw = windows.anchor[row].numpy() * windows.sd[row] + windows.mean[row]
+        expected = [values[origin - 7 + step % 7] for step in range(10)]
+        assert np.allclose(raw, expected, atol=1e-4)
+    batch = next(forecast_task.training_batches(prepared, 8, seed=0))
+    assert batch[3].shape == (8, 10)
+    assert forecast_task.make_windows(forecast_task.prepare_series(series, protocol), [(0, 30)], 5, 10).anchor is None
+    assert np.allclose(forecast_task.seasonal_naive_values(np.array([1.0, 2.0, 3.0]), 2, 1), [3.0, 3.0])
+
+
+def test_an_anchored_model_trains_evaluates_and_predicts(waves, tmp_path):
+    out = tmp_path / "anchored"
+    code, stdout, stderr = run(["forecast", "train", *TINY, "--data", str(waves), "--column", "b", "--date-column",
+                                "date", "--horizon", "7", "--context", "14", "--anchor", "seasonal", "--out", str(out)])
+    assert code == 0, stderr
+    code, stdout, stderr = run(["forecast", "evaluate", "--checkpoint", str(out / "best"), "--no-baselines", "--json"])
+    assert code == 0, stderr
+    # 20 steps are too few to learn much, but the anchor alone is seasonal naive on a clean weekly cycle.
+    assert json.loads(stdout)["overall"]["LSTM"]["mase"] < 1.5
+    code, _, stderr = run(["forecast", "predict", "--checkpoint", str(out / "best")])
+    assert code == 0, stderr
+
+
+def test_each_data_set_trains_with_its_own_preset_by_default():
+    for key in forecast_task.PRESETS:
+        if key not in ("default", "tiny"):
+            name, _, horizon = key.rpartition("-") if key.rpartition("-")[2].isdigit() else (key, "", "")
+            assert forecast_task.preset_for(name, int(horizon) if horizon else None) == key
+    assert forecast_task.preset_for("my.csv") == "default"
+    assert forecast_task.preset_for("seattle-weather", 3) in ("seattle-weather", "default")

@@ -113,13 +113,13 @@ def print_tables(rows: list[tuple[str, dict]]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default=None, help="run only the data sets whose row name contains this")
+    parser.add_argument("--only", default=None, help="run only the data sets whose row name contains this (several: a|b)")
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: the preset's)")
     parser.add_argument("--members", type=int, default=None, help="ensemble members (default: the preset's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, help="also write every result to this JSON file")
     args = parser.parse_args()
-    chosen = [row for row in DATA_SETS if args.only is None or args.only in row[0]]
+    chosen = [row for row in DATA_SETS if args.only is None or any(part in row[0] for part in args.only.split("|"))]
     print(f"{cpu_name()}, {torch.get_num_threads()} torch thread(s) (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}), "
           f"seed {args.seed}, each data set's preset{f', {args.steps} steps' if args.steps else ''}\n")
     rows = []

@@ -93,6 +93,16 @@ PRESETS: dict[str, dict] = {
         "train": dict(steps=1500, lr=3e-3, lr_schedule="cosine", warmup_steps=50, clip_grad_norm=1.0,
                       eval_every=100, metric="val_mase"),
     },
+    # Per data set (seqlab.tasks.forecast.preset_for picks them by --data and --horizon), each
+    # change kept only where it lowered the VALIDATION windows' MASE (seed 0,
+    # benchmarks/forecast_validation.py); the test windows took no part.
+    # seattle-weather, 7 days: anchored on seasonal naive, 0.810 -> 0.775.
+    "seattle-weather-7": {"model": dict(anchor="seasonal")},
+    # elnino: anchored 0.536 -> 0.500; and 5 members, 3,000 steps -> 0.487.
+    "elnino": {"model": dict(anchor="seasonal", members=5), "train": dict(steps=3000)},
+    # Tried and not kept (validation MASE against the default's): sunspots anchored 1.521 and 5
+    # members x 3,000 steps 1.476 (default 1.474); seattle 30 days anchored 0.971, context 180
+    # 0.964, 5 members x 2,500 steps 0.953 (default 0.942).
     # A few seconds, for checking that everything runs (tests, CI).
     "tiny": {
         "model": dict(embedding_size=8, hidden_size=8, dropout=0.0, members=1),
@@ -295,7 +305,8 @@ class ForecastTask(Task):
     what = "forecaster"
     config_type = ForecastConfig
     presets = PRESETS
-    preset_help = "default: the benchmarked recipe; tiny: a smoke test"
+    preset_help = ("default: the benchmarked recipe; seattle-weather-7, elnino: those data sets' own (picked "
+                   "by --data and --horizon when --preset is not given); tiny: a smoke test")
     default_out = "runs/forecast"
     export_metric = ("val_mase", "validation MASE")
     train_help = ("train the recurrent forecaster on the series' past; the validation windows' MASE at every "

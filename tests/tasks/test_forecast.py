@@ -183,4 +183,11 @@ def test_each_data_set_trains_with_its_own_preset_by_default():
             name, _, horizon = key.rpartition("-") if key.rpartition("-")[2].isdigit() else (key, "", "")
             assert forecast_task.preset_for(name, int(horizon) if horizon else None) == key
     assert forecast_task.preset_for("my.csv") == "default"
-    assert forecast_task.preset_for("seattle-weather", 3) in ("seattle-weather", "default")
+    assert forecast_task.preset_for("seattle-weather", 30) == "default"  # its own preset is for 7 days
+    from argparse import Namespace
+
+    choose = forecast_task.TASK.choose_preset
+    assert choose(Namespace(preset=None, **{"data.data": "elnino", "data.horizon": None})) == "elnino"
+    assert choose(Namespace(preset=None, **{"data.data": "seattle-weather", "data.horizon": 7})) == "seattle-weather-7"
+    assert choose(Namespace(preset="tiny", **{"data.data": "elnino", "data.horizon": None})) == "tiny"
+    assert forecast_task.TASK.default_config("elnino").model.anchor == "seasonal"

@@ -462,10 +462,10 @@ class PedestrianTask(Task):
 
     def print_evaluation(self, results: dict) -> None:
         print(f"scene {results['scene']} (left out): {results['windows']:,} windows, {results['skipped']:,} short tracks skipped")
-        print(f"{'predictor':<32} {'ADE m':>7} {'FDE m':>7}   best of {BEST_OF}: ADE / FDE")
+        print(f"{'predictor':<36} {'ADE m':>7} {'FDE m':>7}   best of {BEST_OF}: ADE / FDE")
         for name, errors in results["rows"].items():
             best = f"{errors['best_ade']:>7.3f} / {errors['best_fde']:.3f}" if "best_ade" in errors else "      -"
-            print(f"{name:<32} {errors['ade']:>7.3f} {errors['fde']:>7.3f}   {best}")
+            print(f"{name:<36} {errors['ade']:>7.3f} {errors['fde']:>7.3f}   {best}")
         print(f"(constant velocity's best of {BEST_OF}: its step turned by N(0, {results['turn_degrees']:.1f} deg), "
               "the spread chosen on the training scenes; its first draw is unturned)")
 

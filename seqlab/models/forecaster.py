@@ -17,6 +17,11 @@ with the pinball loss, so the 0.1 and 0.9 outputs bound an 80% interval. `member
 that many independent networks in one module and averages their quantiles (an ensemble of
 seeds: each starts from its own initial weights, and the losses, summed, never mix their
 gradients).
+
+With `anchor="seasonal"` each window also brings the seasonal naive forecast of its horizon
+(B, horizon), scaled as its context: the head and the highway read it beside the state, and the
+outputs are added to it, so the network learns what seasonal naive misses (the hybrid idea of
+ES-RNN, Smyl 2020, the M4 winner, with seasonal naive in place of its exponential smoothing).
 """
 
 from __future__ import annotations

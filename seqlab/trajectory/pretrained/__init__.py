@@ -1,0 +1,1 @@
+"""The shipped trajectory models (see the README)."""

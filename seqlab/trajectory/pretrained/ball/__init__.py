@@ -1,0 +1,1 @@
+"""The shipped ball predictor (seqlab trajectory ball train, then export)."""

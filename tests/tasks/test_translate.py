@@ -103,3 +103,9 @@ def test_bad_options_are_one_line_errors(pairs_file, tmp_path):
     code, _, stderr = run(["translate", "train", "--preset", "tiny", "--data", str(pairs_file), "--source", "fr",
                            "--target", "fr", "--out", str(tmp_path / "x")])
     assert code == 2 and "en and fr" in stderr and stderr.count("\n") == 1
+
+
+def test_the_shipped_model_translates_after_install():
+    code, stdout, stderr = run(["translate", "translate", "She doesn't like cats.", "--beam-width", "3"])
+    assert code == 0, stderr
+    assert "chats" in stdout  # cats, in French

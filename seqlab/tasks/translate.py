@@ -223,17 +223,20 @@ class TranslateTask(Task):
             parser.add_argument("--beam-width", type=frame.bounded_int(1, 100), default=5,
                                 help="beam search width (1: greedy; default 5)")
             frame.add_model_options(parser)
+            add_direction_option(parser)
             if verb == "attention":
                 parser.add_argument("--out", default="attention.png", help="the heat map to write (default attention.png)")
             parser.set_defaults(run=run_translate if verb == "translate" else run_attention)
 
     def add_evaluate_options(self, parser) -> None:
+        add_direction_option(parser)
         parser.add_argument("--sentences", type=frame.bounded_int(1, MAX_SENTENCES), default=1000,
                             help="test source sentences to translate (default 1000)")
         parser.add_argument("--beam-width", type=frame.bounded_int(1, 100), default=5)
 
     def run_evaluate(self, args) -> dict:
-        return evaluate_translation(args.checkpoint, args.sentences, args.beam_width, args.device)
+        return evaluate_translation(shipped_or(args.checkpoint, args.direction), args.sentences, args.beam_width,
+                                    args.device)
 
     def print_evaluation(self, results: dict) -> None:
         print(f"{results['languages']}: {results['sentences']} test sentences, {results['references']} references")
@@ -245,6 +248,27 @@ class TranslateTask(Task):
 
 TASK = TranslateTask()
 add_commands = TASK.add_commands
+# The shipped models, one a direction: English to French in the task's own pretrained folder.
+SHIPPED = {"en-fr": "pretrained", "fr-en": "pretrained_fr_en"}
+
+
+def add_direction_option(parser) -> None:
+    parser.add_argument("--direction", choices=sorted(SHIPPED), default=None,
+                        help="which shipped model, without --checkpoint (default en-fr)")
+
+
+def shipped_or(checkpoint: str | None, direction: str | None) -> str | None:
+    """The checkpoint to load: the one given, or the shipped model of `direction` (None: the
+    task's own, English to French)."""
+    if checkpoint is not None and direction is not None:
+        raise SeqlabError("give --checkpoint or --direction, not both: a checkpoint knows its languages")
+    if direction is None or direction == "en-fr":
+        return checkpoint
+    path = TASK.pretrained_path().parent / SHIPPED[direction]
+    if not (path / "model.safetensors").is_file():
+        raise SeqlabError(f"seqlab has no shipped {direction} model in this install; train one: "
+                          f"seqlab translate train --source {direction[:2]} --target {direction[3:]}")
+    return str(path)
 
 
 def word_vocabulary(sentences: list[str], min_count: int) -> Vocabulary:
@@ -349,7 +373,7 @@ def evaluate_translation(checkpoint: str | None, sentences: int, beam_width: int
 
 
 def run_translate(args) -> int:
-    model, vocabularies, _ = TASK.load(args.checkpoint, args.device)
+    model, vocabularies, _ = TASK.load(shipped_or(args.checkpoint, args.direction), args.device)
     words = translate_ids(model, vocabularies, check_sentence(vocabularies, args.sentence), args.beam_width)
     print(detokenize(words))
     return 0
@@ -359,7 +383,7 @@ def run_attention(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise SeqlabError(f"--out must name a .png file, got {args.out}")
-    model, vocabularies, _ = TASK.load(args.checkpoint, args.device)
+    model, vocabularies, _ = TASK.load(shipped_or(args.checkpoint, args.direction), args.device)
     if model.attention is None:
         raise SeqlabError("this model has no attention to draw (trained with --attention none)")
     source = check_sentence(vocabularies, args.sentence)

@@ -109,3 +109,15 @@ def test_the_shipped_model_translates_after_install():
     code, stdout, stderr = run(["translate", "translate", "She doesn't like cats.", "--beam-width", "3"])
     assert code == 0, stderr
     assert "chats" in stdout  # cats, in French
+
+
+def test_direction_picks_a_shipped_model_and_refuses_a_checkpoint_beside_it(trained):
+    from pathlib import Path
+
+    out, _ = trained
+    code, _, stderr = run(["translate", "translate", "I am cold.", "--checkpoint", str(out / "best"), "--direction", "fr-en"])
+    assert code == 2 and "not both" in stderr and stderr.count("\n") == 1
+    shipped = Path(translate_task.TASK.pretrained_path()).parent / "pretrained_fr_en"
+    if (shipped / "model.safetensors").is_file():
+        code, stdout, stderr = run(["translate", "translate", "Elle n'aime pas les chats.", "--direction", "fr-en"])
+        assert code == 0 and "cats" in stdout, stderr

@@ -4,6 +4,7 @@ padding, target batches in teacher-forcing form, and decoding through the one sa
 from __future__ import annotations
 
 from collections import Counter
+from typing import Iterable
 
 import torch
 
@@ -43,3 +44,18 @@ def decode_words(decoding, vocab: Vocabulary, beam_width: int = 1, max_length: i
         return []
     best, _ = max(result.finished, key=lambda item: item[1] / len(item[0]))
     return best[:-1]
+
+
+@torch.no_grad()
+def nats_per_word(model, batches: Iterable[tuple]) -> float:
+    """Held-out cross-entropy per real target word, in eval mode: each batch is the arguments
+    of `model.loss` before the padding index, its last one the padded target (pad 0)."""
+    was_training = model.training
+    model.eval()
+    total = words = 0.0
+    for arguments in batches:
+        real = int((arguments[-1] != 0).sum())
+        total += model.loss(*arguments, 0).item() * real
+        words += real
+    model.train(was_training)
+    return total / max(1, words)

@@ -28,7 +28,7 @@ from seqlab.data import Vocabulary
 from seqlab.errors import ConfigError, SeqlabError, check_range
 from seqlab.models.captioner import Captioner, CaptionerConfig
 from seqlab.tasks import frame
-from seqlab.tasks._seq2seq import END, decode_words, target_tensors, word_vocabulary
+from seqlab.tasks._seq2seq import END, decode_words, nats_per_word, target_tensors, word_vocabulary
 from seqlab.tasks.frame import Loaded, Task, load_model
 
 KIND = "captioner"
@@ -197,18 +197,10 @@ TASK = CaptionTask()
 add_commands = TASK.add_commands
 
 
-@torch.no_grad()
 def held_out_nats(model: Captioner, images: np.ndarray, ids: list[list[int]], vocab: Vocabulary, batch: int = 256) -> float:
-    was_training = model.training
-    model.eval()
-    total = words = 0.0
-    for start in range(0, len(ids), batch):
-        target_in, target_out = target_tensors(ids[start : start + batch], vocab.index(END))
-        real = int((target_out != 0).sum())
-        total += model.loss(torch.from_numpy(images[start : start + batch]), target_in, target_out, 0).item() * real
-        words += real
-    model.train(was_training)
-    return total / max(1, words)
+    return nats_per_word(model, ((torch.from_numpy(images[start : start + batch]),
+                                  *target_tensors(ids[start : start + batch], vocab.index(END)))
+                                 for start in range(0, len(ids), batch)))
 
 
 def caption_image(model: Captioner, vocab: Vocabulary, image: np.ndarray, beam_width: int = 1) -> str:

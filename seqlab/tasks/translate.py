@@ -31,7 +31,7 @@ from seqlab.data import Vocabulary  # noqa: E402
 from seqlab.errors import ConfigError, SeqlabError, check_range  # noqa: E402
 from seqlab.models.seq2seq import Seq2Seq, Seq2SeqConfig, Translator  # noqa: E402
 from seqlab.tasks import frame  # noqa: E402
-from seqlab.tasks._seq2seq import END, PAD, UNKNOWN, decode_words, target_tensors  # noqa: E402
+from seqlab.tasks._seq2seq import END, PAD, UNKNOWN, decode_words, nats_per_word, target_tensors  # noqa: E402
 from seqlab.tasks._seq2seq import word_vocabulary as words_vocabulary  # noqa: E402
 from seqlab.tasks.frame import Loaded, Task, load_model  # noqa: E402
 from seqlab.translate.corpus import (  # noqa: E402
@@ -275,18 +275,10 @@ def word_vocabulary(sentences: list[str], min_count: int) -> Vocabulary:
     return words_vocabulary([tokenize(sentence) for sentence in sentences], min_count)
 
 
-@torch.no_grad()
 def held_out_nats(model: Seq2Seq, pairs, target: Vocabulary, batch_size: int = 256) -> float:
-    was_training = model.training
-    model.eval()
-    total = words = 0.0
-    for start in range(0, len(pairs), batch_size):
-        batch = make_batch([p for p in pairs[start : start + batch_size] if p[0]], target.index(PAD), target.index(END))
-        real = int((batch.target_out != 0).sum())
-        total += model.loss(batch.source, batch.lengths, batch.target_in, batch.target_out, 0).item() * real
-        words += real
-    model.train(was_training)
-    return total / max(1, words)
+    batches = (make_batch([p for p in pairs[start : start + batch_size] if p[0]], target.index(PAD), target.index(END))
+               for start in range(0, len(pairs), batch_size))
+    return nats_per_word(model, ((b.source, b.lengths, b.target_in, b.target_out) for b in batches))
 
 
 def check_sentence(vocabularies: Vocabularies, sentence: str) -> list[int]:

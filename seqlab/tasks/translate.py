@@ -74,7 +74,7 @@ class TranslateDataConfig:
 
     def __post_init__(self) -> None:
         if self.source not in LANGUAGES or self.target not in LANGUAGES or self.source == self.target:
-            raise ConfigError("source", f"translate between en and fr (one each way), got {self.source} -> {self.target}")
+            raise ConfigError("source", f"and --target must be en and fr, one each way, got {self.source} -> {self.target}")
         if self.filter not in ("", "tutorial"):
             raise ConfigError("filter", f"must be tutorial or empty, got {self.filter!r}")
         check_range("min_count", self.min_count, 1, 1_000_000)

@@ -9,6 +9,9 @@ on the history before it (statsmodels), each with its own prediction intervals:
   forward (Hyndman & Athanasopoulos's STL-ETS).
 - Theta: statsmodels' ThetaModel (Assimakopoulos & Nikolopoulos 2000; the M3 winner), with
   additive deseasonalisation.
+- climatology: the mean of every earlier season at the same position, each year's value
+  averaged over a few neighbouring steps (a month's days, +-15, for a year of days): what
+  meteorologists forecast beyond a week or two, and the anchor of `--anchor climatology`.
 - ARIMA: ARIMA errors with Fourier terms for the season (dynamic harmonic regression), the
   differencing from a KPSS test and (p, q) by AIC among a few small orders, chosen once at the
   first origin a run fits and refitted at every origin.
@@ -44,6 +47,40 @@ def seasonal_naive(history: np.ndarray, horizon: int, season: int) -> np.ndarray
     mean = history[len(history) - season + steps % season]
     sd = np.std(history[season:] - history[:-season], ddof=1)
     return normal_quantiles(mean, sd * np.sqrt(steps // season + 1))
+
+
+def climatology_values(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """(horizon,) for each step, the mean over every earlier season of the values at its place
+    in the season, each a mean of the 2 * season // 24 + 1 steps around it (one step for
+    monthly or hourly data, 31 days for daily data with a year's season: one year's single
+    day is mostly weather, not climate). Only values before the end of `history` are read; a
+    step with no whole earlier season before it gets the last season's mean."""
+    n = len(history)
+    if season <= 1 or n < season:
+        return np.full(horizon, history[-max(1, min(n, season)):].mean())
+    width = season // 24
+    cumulative = np.concatenate([[0.0], np.cumsum(history, dtype=np.float64)])
+    seasons_back = np.arange(1, n // season + 2)  # (K,)
+    centres = n + np.arange(horizon)[:, None] - season * seasons_back[None, :]  # (H, K)
+    whole = (centres - width >= 0) & (centres + width < n)  # the neighbourhood lies inside the history
+    low, high = np.clip(centres - width, 0, n), np.clip(centres + width + 1, 0, n)
+    means = (cumulative[high] - cumulative[low]) / (2 * width + 1)
+    counts = whole.sum(axis=1)
+    fallback = history[-season:].mean()
+    return np.where(counts > 0, (means * whole).sum(axis=1) / np.maximum(counts, 1), fallback)
+
+
+def climatology(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    mean = climatology_values(history, horizon, season)
+    # The spread of the last seasons about what climatology said of them from the years before:
+    # the anomalies it leaves, taken as the same at every lead (climatology has no memory).
+    seasons = min(3, len(history) // season - 1) if season > 1 else 0
+    if seasons < 1:
+        return naive(history, horizon, season)
+    start = len(history) - seasons * season
+    errors = history[start:] - np.concatenate([climatology_values(history[:origin], season, season)
+                                               for origin in range(start, len(history), season)])
+    return normal_quantiles(mean, np.full(horizon, np.std(errors, ddof=1)))
 
 
 def ets(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
@@ -169,4 +206,4 @@ class Baseline:
 def classical_baselines() -> list[Baseline]:
     """A fresh set (ARIMA keeps the order it chooses): one per series."""
     return [Baseline("naive", naive), Baseline("seasonal naive", seasonal_naive), Baseline("ETS", ets),
-            Baseline("Theta", theta), Baseline("ARIMA", Arima())]
+            Baseline("Theta", theta), Baseline("ARIMA", Arima()), Baseline("climatology", climatology)]

@@ -22,6 +22,8 @@ With `anchor="seasonal"` each window also brings the seasonal naive forecast of 
 (B, horizon), scaled as its context: the head and the highway read it beside the state, and the
 outputs are added to it, so the network learns what seasonal naive misses (the hybrid idea of
 ES-RNN, Smyl 2020, the M4 winner, with seasonal naive in place of its exponential smoothing).
+`anchor="climatology"` does the same over the mean of all earlier seasons (for weather a month
+ahead, the network then forecasts the anomaly, as meteorologists do).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from seqlab.errors import ConfigError, check_range
 from seqlab.models.language_model import MAX_WIDTH, RecurrentModelConfig
 
 QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)  # seqlab.forecast.metrics reads the same five
-ANCHORS = ("none", "seasonal")
+ANCHORS = ("none", "seasonal", "climatology")
 
 
 @dataclass
@@ -52,7 +54,9 @@ class ForecasterConfig(RecurrentModelConfig):
     highway: bool = True  # add a linear forecast from the context's values (LSTNet)
     members: int = 1  # independent networks whose quantiles are averaged
     # "seasonal": forecast the residual of seasonal naive (the value one season before each
-    # step, given with the inputs), which the network also reads; "none": the values alone.
+    # step, given with the inputs), which the network also reads; "climatology": of the mean of
+    # every earlier season at each step (seqlab.forecast.baselines.climatology_values); "none":
+    # the values alone.
     anchor: str = field(default="none", metadata={"choices": ANCHORS})
 
     def __post_init__(self) -> None:

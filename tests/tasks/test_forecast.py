@@ -56,7 +56,7 @@ def test_evaluate_scores_the_model_beside_every_baseline(trained):
     code, stdout, stderr = run(["forecast", "evaluate", "--checkpoint", str(trained), "--json"])
     assert code == 0, stderr
     results = json.loads(stdout)
-    assert set(results["overall"]) == {"LSTM", "naive", "seasonal naive", "ETS", "Theta", "ARIMA"}
+    assert set(results["overall"]) == {"LSTM", "naive", "seasonal naive", "ETS", "Theta", "ARIMA", "climatology"}
     assert len(results["series"]) == 2 and results["test_values"] == 2 * 4 * 7 - 0  # no gap in the test windows
     for scores in results["overall"].values():
         assert scores["mase"] > 0 and 0 <= scores["coverage80"] <= scores["coverage95"] <= 1
@@ -164,6 +164,22 @@ def test_anchored_windows_carry_the_seasonal_naive_forecast(waves):
     assert np.allclose(forecast_task.seasonal_naive_values(np.array([1.0, 2.0, 3.0]), 2, 1), [3.0, 3.0])
 
 
+def test_climatology_anchored_windows_carry_the_mean_of_earlier_seasons(waves):
+    series = forecast_task.load_series(str(waves), "b", "date")
+    protocol = forecast_task.Protocol(horizon=10, context=5, test_origins=2, validation_origins=2)
+    prepared = forecast_task.prepare_series(series, protocol, "climatology")
+    assert prepared.first_origin == 7
+    windows = forecast_task.make_windows(prepared, [(0, 30), (0, 100)], 5, 10)
+    values = series[0].values
+    for row, origin in enumerate((30, 100)):
+        raw = windows.anchor[row].numpy() * windows.sd[row] + windows.mean[row]
+        # A week's season: each step is the mean of that weekday
+        # in every earlier whole week before the origin.
+        places = [origin + step - 7 * np.arange(1, 30) for step in range(10)]
+        expected = [values[p[(p >= 0) & (p < origin)]].mean() for p in places]
+        assert np.allclose(raw, expected, atol=1e-4)
+
+
 def test_an_anchored_model_trains_evaluates_and_predicts(waves, tmp_path):
     out = tmp_path / "anchored"
     code, stdout, stderr = run(["forecast", "train", *TINY, "--data", str(waves), "--column", "b", "--date-column",
@@ -183,11 +199,11 @@ def test_each_data_set_trains_with_its_own_preset_by_default():
             name, _, horizon = key.rpartition("-") if key.rpartition("-")[2].isdigit() else (key, "", "")
             assert forecast_task.preset_for(name, int(horizon) if horizon else None) == key
     assert forecast_task.preset_for("my.csv") == "default"
-    assert forecast_task.preset_for("seattle-weather", 30) == "default"  # its own preset is for 7 days
+    assert forecast_task.preset_for("seattle-weather", 14) == "default"  # its own presets are for 7 and 30 days
     from argparse import Namespace
 
     choose = forecast_task.TASK.choose_preset
     assert choose(Namespace(preset=None, **{"data.data": "elnino", "data.horizon": None})) == "elnino"
     assert choose(Namespace(preset=None, **{"data.data": "seattle-weather", "data.horizon": 7})) == "seattle-weather-7"
     assert choose(Namespace(preset="tiny", **{"data.data": "elnino", "data.horizon": None})) == "tiny"
-    assert forecast_task.TASK.default_config("elnino").model.anchor == "seasonal"
+    assert forecast_task.TASK.default_config("elnino").model.anchor == "climatology"

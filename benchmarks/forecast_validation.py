@@ -12,10 +12,24 @@ import tempfile
 import time
 from dataclasses import replace
 
-from seqlab.tasks.forecast import TASK, preset_for
+import numpy as np
+
+from seqlab.forecast.metrics import score
+from seqlab.tasks.forecast import TASK, origin_windows, preset_for
 from seqlab.tasks.frame import config_with
 
 from forecast import DATA_SETS  # benchmarks/forecast.py: the same five rows
+
+
+def anchor_alone(config, result) -> str:
+    """The validation MASE of an anchored model's anchor by itself (what the network corrects)."""
+    if config.model.anchor == "none":
+        return ""
+    data = TASK.prepare(config, TASK.load_data(config))
+    _, windows = origin_windows(data, "validation", data.protocol.context, data.protocol.horizon)
+    median = windows.anchor.numpy() * windows.sd[:, None] + windows.mean[:, None]
+    quantiles = np.repeat(median[..., None], 5, axis=-1)
+    return f"(the {config.model.anchor} anchor alone {score(windows.actual, quantiles, windows.scales, windows.observed)['mase']:.4f}) "
 
 
 def main() -> int:
@@ -42,8 +56,9 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as out:
             config = replace(config, train=replace(config.train, seed=args.seed, progress=False, out_dir=out))
             result = TASK.train(config)
+            anchor = anchor_alone(config, result)
         print(f"VALIDATION {row} | {' '.join(args.overrides) or '(preset)'} | best val MASE {result.best_metric:.4f} "
-              f"| {(time.perf_counter() - started) / 60:.1f} min", flush=True)
+              f"{anchor}| {(time.perf_counter() - started) / 60:.1f} min", flush=True)
     return 0
 
 

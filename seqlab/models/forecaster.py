@@ -89,6 +89,13 @@ class ForecastNetwork(nn.Module):
             nn.Linear(config.hidden_size, outputs),
         )
         self.highway = nn.Linear(config.context + anchor, outputs) if config.highway else None
+        if config.anchor != "none":
+            # Anchored, the network starts as its anchor: corrections begin at zero and grow only
+            # as far as the data supports them, so the checkpoint chosen on validation can never
+            # be much worse than the anchor alone (which a randomly started head can be).
+            for layer in (self.head[-1], self.highway):
+                if layer is not None:
+                    nn.init.zeros_(layer.weight), nn.init.zeros_(layer.bias)
 
     def forward(self, inputs: Tensor, anchor: Tensor | None = None) -> Tensor:
         """inputs (B, C, F), anchor (B, horizon) or None -> scaled quantiles (B, horizon, Q)."""

@@ -54,8 +54,7 @@ CaptionConfig = frame.task_config("CaptionConfig", CaptionDataConfig, CaptionerC
 
 PRESETS: dict[str, dict] = {
     "default": {
-        "model": dict(embedding_size=64, hidden_size=256, cell="lstm", attention="additive", channels=64, dropout=0.1,
-                      positions=True),
+        "model": dict(embedding_size=64, hidden_size=256, cell="lstm", attention="additive", channels=64, dropout=0.1),
         "train": dict(steps=2000, lr=2e-3, lr_schedule="cosine", clip_grad_norm=1.0, eval_every=250, metric="val_loss"),
     },
     "tiny": {

@@ -5,6 +5,7 @@ beat on weather a month ahead and on sea temperature a year ahead.
 
     OMP_NUM_THREADS=1 python benchmarks/forecast.py                 # the five series, default settings
     python benchmarks/forecast.py --only co2 --steps 300            # a quicker look at one
+    OMP_NUM_THREADS=1 python benchmarks/forecast.py --seeds 3       # scores averaged over seeds 0, 1, 2
 
 For each data set: `seqlab forecast train` with the preset `seqlab forecast train --data NAME`
 picks (seqlab.tasks.forecast.preset_for: chosen on the validation windows only, by
@@ -27,6 +28,7 @@ import tempfile
 import time
 from dataclasses import replace
 
+import numpy as np
 import torch
 
 from seqlab.tasks.forecast import RECURRENT, TASK, evaluate_forecaster, preset_for
@@ -118,26 +120,48 @@ def print_tables(rows: list[tuple[str, dict]]) -> None:
     print(f"\nThe LSTM beats the best classical model on MASE on {wins} of {len(rows)} series (target: at least 3).")
 
 
+def averaged(runs: list[dict]) -> dict:
+    """One data set's runs with different seeds as one result: every score the mean over the
+    seeds (the classical models' are the same in each), times the mean, each seed's LSTM MASE kept."""
+    first = runs[0]
+    result = dict(first)
+    result["overall"] = {model: {metric: float(np.mean([run["overall"][model][metric] for run in runs]))
+                                 for metric in scores} for model, scores in first["overall"].items()}
+    for key in ("train_seconds", "total_seconds"):
+        result[key] = float(np.mean([run[key] for run in runs]))
+    result["seed_mase"] = [run["overall"][RECURRENT]["mase"] for run in runs]
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default=None, help="run only the data sets whose row name contains this (several: a|b)")
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: the preset's)")
     parser.add_argument("--members", type=int, default=None, help="ensemble members (default: the preset's)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the first seed")
+    parser.add_argument("--seeds", type=int, default=1, help="train this many seeds from --seed on and average their scores")
     parser.add_argument("--json", default=None, help="also write every result to this JSON file")
     parser.add_argument("--keep", default=None, help="keep the trained runs in this folder (default: thrown away)")
     args = parser.parse_args()
     chosen = [row for row in DATA_SETS if args.only is None or any(part in row[0] for part in args.only.split("|"))]
+    seeds = list(range(args.seed, args.seed + args.seeds))
     print(f"{cpu_name()}, {torch.get_num_threads()} torch thread(s) (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}), "
-          f"seed {args.seed}, each data set's preset{f', {args.steps} steps' if args.steps else ''}\n")
+          f"seed(s) {', '.join(map(str, seeds))}, each data set's preset{f', {args.steps} steps' if args.steps else ''}\n")
     rows = []
     for name, data, column, horizon in chosen:
-        results = run_one(data, column, horizon, args.steps, args.seed, args.members, args.keep)
-        rows.append((name, results))
-        lstm = results["overall"][RECURRENT]
-        print(f"{name}: preset {results['preset']}, LSTM MASE {lstm['mase']:.3f}, {results['total_seconds']:.0f} s",
-              flush=True)
+        runs = []
+        for seed in seeds:
+            keep = f"{args.keep}/seed{seed}" if args.keep and len(seeds) > 1 else args.keep
+            runs.append(run_one(data, column, horizon, args.steps, seed, args.members, keep))
+            print(f"{name}: preset {runs[-1]['preset']}, seed {seed}, LSTM MASE {runs[-1]['overall'][RECURRENT]['mase']:.3f}, "
+                  f"{runs[-1]['total_seconds']:.0f} s", flush=True)
+        rows.append((name, averaged(runs) if len(runs) > 1 else runs[0]))
     print()
+    if len(seeds) > 1:
+        print(f"Every score below is the mean over the {len(seeds)} seeds; the LSTM's MASE per seed:\n")
+        for name, results in rows:
+            print(f"- {name}: {', '.join(f'{m:.3f}' for m in results['seed_mase'])}")
+        print()
     print_tables(rows)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as file:

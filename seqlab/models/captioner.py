@@ -6,13 +6,7 @@ attention ("Show, Attend and Tell", Xu et al. 2015) or at their mean without it.
         -> regions (B, h*w, C) -> decoder, one word at a time
 
 The coordinate maps (x and y from -1 to 1, as extra input channels: "CoordConv") let the
-features say where they are, which "to the left of" needs. With `positions`, each region's
-vector also ends with its own (x, y) centre, so the attention's context, a weighted mean of
-regions, carries the centre of what it looks at as two plain numbers: comparing where two
-shapes are is then a comparison the decoder can hold in its state, not a pattern the CNN must
-keep alive through three poolings. Measured, it did not help: 75.8% of shapes captions true
-after 2,000 steps against 85.4% without (one run each; benchmarks/RESULTS.md), so it is off
-by default.
+features say where they are, which "to the left of" needs.
 """
 
 from __future__ import annotations
@@ -37,7 +31,6 @@ class CaptionerConfig(RecurrentModelConfig):
     attention: str = field(default="additive", metadata={"choices": ATTENTION_KINDS})
     attention_size: int = 128
     channels: int = 64  # of the CNN's last layer: the size of each region's vector
-    positions: bool = False  # end each region's vector with its (x, y) centre
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -47,39 +40,30 @@ class CaptionerConfig(RecurrentModelConfig):
         check_range("attention_size", self.attention_size, 1, 65536)
 
 
-def coordinates(batch: int, height: int, width: int, device) -> Tensor:
-    """(batch, 2, height, width): x and y of each pixel (or region), from -1 to 1."""
-    ys = torch.linspace(-1, 1, height, device=device)[:, None].expand(height, width)
-    xs = torch.linspace(-1, 1, width, device=device)[None, :].expand(height, width)
-    return torch.stack([xs, ys]).expand(batch, 2, height, width)
-
-
 class ImageEncoder(nn.Module):
-    def __init__(self, channels: int, positions: bool = False) -> None:
+    def __init__(self, channels: int) -> None:
         super().__init__()
         widths = [3 + 2, channels // 2, channels, channels]
         self.layers = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip(widths, widths[1:]))
-        self.positions = positions
-        self.size = channels + (2 if positions else 0)  # each region's vector
 
     def forward(self, images: Tensor) -> Tensor:
-        """images (B, 3, H, W) in [0, 1] -> regions (B, h*w, C [+ 2])."""
+        """images (B, 3, H, W) in [0, 1] -> regions (B, h*w, C)."""
         batch, _, height, width = images.shape
-        x = torch.cat([images, coordinates(batch, height, width, images.device)], dim=1)
+        ys = torch.linspace(-1, 1, height, device=images.device)[:, None].expand(height, width)
+        xs = torch.linspace(-1, 1, width, device=images.device)[None, :].expand(height, width)
+        x = torch.cat([images, torch.stack([xs, ys]).expand(batch, 2, height, width)], dim=1)
         for layer in self.layers:
             x = F.max_pool2d(F.relu(layer(x)), 2)
-        if self.positions:  # where each region is, said outright
-            x = torch.cat([x, coordinates(batch, x.shape[2], x.shape[3], x.device)], dim=1)
-        return x.flatten(2).transpose(1, 2)  # (B, h*w, C [+ 2])
+        return x.flatten(2).transpose(1, 2)  # (B, h*w, C)
 
 
 class Captioner(nn.Module):
     def __init__(self, config: CaptionerConfig) -> None:
         super().__init__()
         self.config = config
-        self.encoder = ImageEncoder(config.channels, config.positions)
-        self.bridge = nn.Linear(self.encoder.size, config.hidden_size)
-        self.decoder = Decoder(config, self.encoder.size)
+        self.encoder = ImageEncoder(config.channels)
+        self.bridge = nn.Linear(config.channels, config.hidden_size)
+        self.decoder = Decoder(config, config.channels)
 
     def encode(self, images: Tensor):
         """images (B, H, W, 3) uint8 -> the decoder's starting state."""

@@ -120,7 +120,6 @@ class CaptionTask(Task):
         "test_size": "validation and test images to generate, each",
         "attention": "additive: look at the image's regions while writing; none: only their mean",
         "channels": "the CNN's last layer: each region's vector",
-        "positions": "end each region's vector with its (x, y) centre, so attention knows where it looks",
     }
 
     def load_data(self, config) -> CaptionData:

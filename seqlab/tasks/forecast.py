@@ -405,8 +405,8 @@ class ForecastTask(Task):
     # ------------------------------------------------------------------ evaluate, plot, predict
     def add_evaluate_options(self, parser) -> None:
         parser.description = ("Rolling-origin scores of a forecaster on the test windows it never saw (MASE, sMAPE, "
-                              "80%% and 95%% interval coverage), beside naive, seasonal naive, ETS, Theta and ARIMA "
-                              "refitted at every origin.")
+                              "80%% and 95%% interval coverage), beside naive, seasonal naive, ETS, Theta, ARIMA and "
+                              "climatology refitted at every origin.")
         parser.add_argument("--no-baselines", action="store_true", help="score the recurrent forecaster alone")
 
     def run_evaluate(self, args) -> dict:

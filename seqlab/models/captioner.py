@@ -6,7 +6,12 @@ attention ("Show, Attend and Tell", Xu et al. 2015) or at their mean without it.
         -> regions (B, h*w, C) -> decoder, one word at a time
 
 The coordinate maps (x and y from -1 to 1, as extra input channels: "CoordConv") let the
-features say where they are, which "to the left of" needs.
+features say where they are, which "to the left of" needs. With `positions` (on in the default
+preset) each region's vector also ends with its own (x, y) centre, so the attention's context, a
+weighted mean of regions, carries the centre of what it looks at as two plain numbers. Without
+them the decoder knew which axis two shapes lay along but often not which of them it had named
+first: of 346 held-out pairs, 63 had the relation the wrong way round ("left of" for "right
+of"); with them, 10 (both after 6,000 steps; benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ class CaptionerConfig(RecurrentModelConfig):
     attention: str = field(default="additive", metadata={"choices": ATTENTION_KINDS})
     attention_size: int = 128
     channels: int = 64  # of the CNN's last layer: the size of each region's vector
+    positions: bool = False  # end each region's vector with its (x, y) centre (the default preset turns it on)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -40,30 +46,42 @@ class CaptionerConfig(RecurrentModelConfig):
         check_range("attention_size", self.attention_size, 1, 65536)
 
 
+def coordinates(batch: int, height: int, width: int, device) -> Tensor:
+    """(batch, 2, height, width): x and y of each pixel (or region), from -1 to 1."""
+    ys = torch.linspace(-1, 1, height, device=device)[:, None].expand(height, width)
+    xs = torch.linspace(-1, 1, width, device=device)[None, :].expand(height, width)
+    return torch.stack([xs, ys]).expand(batch, 2, height, width)
+
+
 class ImageEncoder(nn.Module):
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, positions: bool = False) -> None:
         super().__init__()
-        widths = [3 + 2, channels // 2, channels, channels]
+        self.positions = positions
+        self.size = channels + (2 if positions else 0)
+        # Narrow early layers (a quarter, then half the channels) where the maps are large: the
+        # convolutions at 64x64 and 32x32 were 70% of a training step at [C/2, C, C], and these
+        # simple shapes need few features there (1.7x the steps in the same time).
+        widths = [3 + 2, max(1, channels // 4), max(1, channels // 2), channels]
         self.layers = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip(widths, widths[1:]))
 
     def forward(self, images: Tensor) -> Tensor:
-        """images (B, 3, H, W) in [0, 1] -> regions (B, h*w, C)."""
+        """images (B, 3, H, W) in [0, 1] -> regions (B, h*w, C [+ 2])."""
         batch, _, height, width = images.shape
-        ys = torch.linspace(-1, 1, height, device=images.device)[:, None].expand(height, width)
-        xs = torch.linspace(-1, 1, width, device=images.device)[None, :].expand(height, width)
-        x = torch.cat([images, torch.stack([xs, ys]).expand(batch, 2, height, width)], dim=1)
+        x = torch.cat([images, coordinates(batch, height, width, images.device)], dim=1)
         for layer in self.layers:
             x = F.max_pool2d(F.relu(layer(x)), 2)
-        return x.flatten(2).transpose(1, 2)  # (B, h*w, C)
+        if self.positions:  # where each region is, said outright
+            x = torch.cat([x, coordinates(batch, x.shape[2], x.shape[3], x.device)], dim=1)
+        return x.flatten(2).transpose(1, 2)  # (B, h*w, C [+ 2])
 
 
 class Captioner(nn.Module):
     def __init__(self, config: CaptionerConfig) -> None:
         super().__init__()
         self.config = config
-        self.encoder = ImageEncoder(config.channels)
-        self.bridge = nn.Linear(config.channels, config.hidden_size)
-        self.decoder = Decoder(config, config.channels)
+        self.encoder = ImageEncoder(config.channels, config.positions)
+        self.bridge = nn.Linear(self.encoder.size, config.hidden_size)
+        self.decoder = Decoder(config, self.encoder.size)
 
     def encode(self, images: Tensor):
         """images (B, H, W, 3) uint8 -> the decoder's starting state."""

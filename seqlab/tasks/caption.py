@@ -54,8 +54,9 @@ CaptionConfig = frame.task_config("CaptionConfig", CaptionDataConfig, CaptionerC
 
 PRESETS: dict[str, dict] = {
     "default": {
-        "model": dict(embedding_size=64, hidden_size=256, cell="lstm", attention="additive", channels=64, dropout=0.1),
-        "train": dict(steps=2000, lr=2e-3, lr_schedule="cosine", clip_grad_norm=1.0, eval_every=250, metric="val_loss"),
+        "model": dict(embedding_size=64, hidden_size=256, cell="lstm", attention="additive", channels=64, dropout=0.1,
+                      positions=True),
+        "train": dict(steps=6000, lr=2e-3, lr_schedule="cosine", clip_grad_norm=1.0, eval_every=250, metric="val_loss"),
     },
     "tiny": {
         "model": dict(embedding_size=16, hidden_size=32, channels=16, attention_size=16),
@@ -120,6 +121,7 @@ class CaptionTask(Task):
         "test_size": "validation and test images to generate, each",
         "attention": "additive: look at the image's regions while writing; none: only their mean",
         "channels": "the CNN's last layer: each region's vector",
+        "positions": "end each region's vector with its (x, y) centre, so the decoder knows where it looks",
     }
 
     def load_data(self, config) -> CaptionData:

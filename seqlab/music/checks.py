@@ -368,11 +368,12 @@ def longest_bar_run(tune) -> int:
     return longest
 
 
-def rejection_reason(tune) -> str | None:
+def rejection_reason(tune, verdict=None) -> str | None:
     """Why a generated tune is not kept (the first reason), or None to keep it: the policy
     of `seqlab music generate`. A tune is kept when it passes `validate` (music21 included),
-    has at least MIN_BARS bars and no bar in a row more than MAX_BAR_RUN times."""
-    verdict = validate(tune)
+    has at least MIN_BARS bars and no bar in a row more than MAX_BAR_RUN times. `verdict`:
+    the tune's `validate` verdict when the caller already has it (music21's read is slow)."""
+    verdict = verdict if verdict is not None else validate(tune)
     if not verdict.valid:
         return verdict.reasons[0]
     bars = len(bar_check(tune).bars)

@@ -366,6 +366,9 @@ def load_music_model(checkpoint: str | None = None, device: str = "cpu"):
 @dataclass
 class GenerationReport:
     tunes: list[str]  # the kept tunes, numbered X:1, X:2, ...
+    # Each kept tune's `validate` verdict (None where keep_valid=False checked nothing), so a
+    # caller showing them need not read every tune with music21 a second time.
+    verdicts: list = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (tune, first reason)
     sampled: int = 0
     constraint_redraws: int = 0
@@ -418,11 +421,13 @@ def generate_tunes(
                 tune = tunes[0].strip() if tunes else (prompt.lstrip("\n") + text).strip()
                 # Whatever the model learned, no tune leaves with a transcriber, a source or an address.
                 tune = strip_provenance(tune)
-                problem = rejection_reason(tune) if keep_valid else None
+                verdict = validate(tune) if keep_valid else None
+                problem = rejection_reason(tune, verdict) if keep_valid else None
                 if problem is not None:
                     report.rejected.append((tune, problem))
                 else:
                     report.tunes.append(renumber(tune, len(report.tunes) + 1))
+                    report.verdicts.append(verdict)
                     bar.update(1)
     return report
 

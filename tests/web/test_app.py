@@ -88,6 +88,20 @@ def test_music_generates_a_checked_tune_with_its_files(client, tune):
     assert client.get(made["files"]["wav"]).content[:4] == b"RIFF"
 
 
+def test_the_page_shows_the_verdicts_generation_made_without_reading_tunes_again(client, monkeypatch):
+    """generate_tunes validated each kept tune; the page shows those verdicts rather than
+    reading every tune with music21 a second time on the request path."""
+    import seqlab.music
+
+    calls = []
+    real = seqlab.music.validate
+    monkeypatch.setattr(seqlab.music, "validate", lambda tune: calls.append(tune) or real(tune))
+    answer = client.post("/api/music/generate", json={"count": 2, "seed": 11, "rhythm": "reel"})
+    assert answer.status_code == 200, answer.text
+    assert calls == []  # the page itself validated nothing
+    assert all(made["validity"]["valid"] and made["validity"]["parses"] for made in answer.json()["tunes"])
+
+
 def test_more_like_this_starts_from_the_tune_and_a_new_seed(client, tune):
     start = tune["tunes"][0]["start"]
     answer = client.post("/api/music/generate", json={"count": 1, "start": start, "seed": 8})

@@ -96,8 +96,9 @@ def make_tunes(runtime: Runtime, asked: TuneRequest) -> dict:
         "first_rejection": report.rejected[0][1] if report.rejected else None,
         "tunes": [],
     }
-    for number, (tune, rendering) in enumerate(zip(tunes, renderings), start=1):
-        verdict = validate(tune)
+    for number, (tune, rendering, verdict) in enumerate(zip(tunes, renderings, report.verdicts), start=1):
+        # generate_tunes checked each kept tune already (a Q: line changes nothing it checks).
+        verdict = verdict if verdict is not None else validate(tune)
         svg = rendering.svg.read_text(encoding="utf-8") if rendering.svg is not None else None
         files = {"abc": folder / f"tune_{number}.abc", "midi": rendering.midi, "wav": rendering.wav, "svg": rendering.svg}
         answer["tunes"].append({

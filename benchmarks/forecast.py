@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from dataclasses import replace
@@ -31,6 +30,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from machine import cpu_name  # benchmarks/machine.py
 from seqlab.tasks.forecast import RECURRENT, TASK, evaluate_forecaster, preset_for
 
 # (row name, --data, --column, --horizon)
@@ -43,16 +43,6 @@ DATA_SETS = [
 ]
 CLASSICAL = ("naive", "seasonal naive", "ETS", "Theta", "ARIMA")
 MINUTES = 10
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def run_one(data: str, column: str, horizon: int, steps: int | None, seed: int, members: int | None,

@@ -29,7 +29,6 @@ import argparse
 import datetime
 import math
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+
+from machine import machine  # benchmarks/machine.py
 
 from seqlab.errors import SeqlabError
 from seqlab.music import bar_statistics, copied_bar_fraction, parse_error, plays, validate
@@ -91,18 +92,6 @@ def met(ok: bool | None) -> str:
 
 def percent(share: float) -> str:
     return f"{100 * share:.1f}%"
-
-
-def machine() -> str:
-    name = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{name}, {os.cpu_count()} CPUs"
 
 
 def keep_freed_memory() -> str:

@@ -13,13 +13,10 @@ answers "same data, same budget: what did attention change?" (issue 11).
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
 import sys
 import time
 
-import torch
+from machine import header  # benchmarks/machine.py
 
 from seqlab.errors import SeqlabError
 from seqlab.tasks.music import evaluate_music
@@ -106,14 +103,12 @@ def main(argv=None) -> int:
         except SeqlabError as error:
             print(f"benchmarks/music_compare.py: {error}", file=sys.stderr)
             return 2
-    print(f"# seqlab music models compared: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, {datetime.datetime.now().isoformat(timespec='seconds')}, "
-          f"load average {os.getloadavg()[0]:.1f}; {args.samples} free samples each at T = 1.0, seed {args.seed}\n")
+    print(f"{header('music models compared')}; {args.samples} free samples each at T = 1.0, seed {args.seed}\n")
     formatted = [rows(result) for result in results]
     peer = results[0]
-    header = ["measure", *(f"`{c}`" for c in args.checkpoints), "held-out tunes", "target"]
-    print("| " + " | ".join(header) + " |")
-    print("|---|" + "---:|" * (len(header) - 2) + ":---:|")
+    columns = ["measure", *(f"`{c}`" for c in args.checkpoints), "held-out tunes", "target"]
+    print("| " + " | ".join(columns) + " |")
+    print("|---|" + "---:|" * (len(columns) - 2) + ":---:|")
     own = held_out_rows(peer)
     for key, label in LABELS.items():
         cells = []

@@ -15,13 +15,10 @@ above the classifier with a template.
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
 import sys
 import time
 
-import torch
+from machine import header  # benchmarks/machine.py
 
 from seqlab.errors import SeqlabError
 from seqlab.tasks.translate import evaluate_translation
@@ -46,9 +43,7 @@ def main(argv=None) -> int:
         except SeqlabError as error:
             print(f"benchmarks/seq2seq.py: {error}", file=sys.stderr)
             return 2
-    print(f"# seqlab translation: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, {datetime.datetime.now().isoformat(timespec='seconds')}, "
-          f"load average {os.getloadavg()[0]:.1f}; sacreBLEU {results[0]['signature']}\n")
+    print(f"{header('translation')}; sacreBLEU {results[0]['signature']}\n")
     print("| checkpoint | direction | attention | parameters | decoding | BLEU | chrF | BLEU - peer's |")
     print("|---|---|---|---:|---|---:|---:|---:|")
     peer = results[0]["scores"]
@@ -69,9 +64,7 @@ def captions(checkpoints: list[str]) -> int:
     from seqlab.tasks.caption import evaluate_captions
 
     started = time.perf_counter()
-    print(f"# seqlab captioning: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, {datetime.datetime.now().isoformat(timespec='seconds')}, "
-          f"load average {os.getloadavg()[0]:.1f}\n")
+    print(header("captioning") + "\n")
     print("| checkpoint | data | captioner | BLEU-4 | CIDEr-D | correct | distinct | target |")
     print("|---|---|---|---:|---:|---:|---:|---|")
     for checkpoint in checkpoints:

@@ -22,7 +22,6 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -33,6 +32,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from machine import machine  # benchmarks/machine.py
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_GENERATE_P95 = 3.0  # seconds, the target for one tune with audio and sheet music
@@ -113,16 +114,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def machine() -> str:
-    name = platform.processor() or platform.machine()
-    try:
-        name = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{name}, {os.cpu_count()} CPUs"
 
 
 def percentile(values: list[float], share: float) -> float:

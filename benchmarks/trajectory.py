@@ -20,28 +20,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
+from machine import cpu_name  # benchmarks/machine.py
 from seqlab.tasks.trajectory import (BALL, MODEL_NAME, PEDESTRIANS, BallDataConfig, evaluate_ball, evaluate_pedestrians,
                                      load_pedestrians, print_ball_table)
 from seqlab.trajectory.pedestrians import SCENES
 
 TRAINING_MINUTES = 10
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:

@@ -40,11 +40,19 @@ def naive(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
     return normal_quantiles(np.full(horizon, history[-1]), sd * np.sqrt(np.arange(1, horizon + 1)))
 
 
+def seasonal_naive_values(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """(horizon,) the value one season before each step (the last value when there is no
+    season): seasonal naive's point forecast, and the anchor of `--anchor seasonal`."""
+    if season <= 1:
+        return np.full(horizon, history[-1])
+    return history[len(history) - season + np.arange(horizon) % season]
+
+
 def seasonal_naive(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
     if season <= 1 or len(history) <= season + 1:
         return naive(history, horizon, season)
     steps = np.arange(horizon)
-    mean = history[len(history) - season + steps % season]
+    mean = seasonal_naive_values(history, horizon, season)
     sd = np.std(history[season:] - history[:-season], ddof=1)
     return normal_quantiles(mean, sd * np.sqrt(steps // season + 1))
 
@@ -58,7 +66,7 @@ def climatology_values(history: np.ndarray, horizon: int, season: int) -> np.nda
     n = len(history)
     if season <= 1 or n < season:
         return np.full(horizon, history[-max(1, min(n, season)):].mean())
-    width = season // 24
+    width = climatology_width(season)
     cumulative = np.concatenate([[0.0], np.cumsum(history, dtype=np.float64)])
     seasons_back = np.arange(1, n // season + 2)  # (K,)
     centres = n + np.arange(horizon)[:, None] - season * seasons_back[None, :]  # (H, K)
@@ -68,6 +76,14 @@ def climatology_values(history: np.ndarray, horizon: int, season: int) -> np.nda
     counts = whole.sum(axis=1)
     fallback = history[-season:].mean()
     return np.where(counts > 0, (means * whole).sum(axis=1) / np.maximum(counts, 1), fallback)
+
+
+def climatology_width(season: int) -> int:
+    """How many steps either side of a place in the season climatology averages over."""
+    return season // 24
+
+
+ANCHOR_FORECASTS = {"seasonal": seasonal_naive_values, "climatology": climatology_values}  # --anchor's forecasts
 
 
 def climatology(history: np.ndarray, horizon: int, season: int) -> np.ndarray:

@@ -34,10 +34,11 @@ import torch
 from torch import Tensor, nn
 
 from seqlab.errors import ConfigError, check_range
+from seqlab.forecast.baselines import ANCHOR_FORECASTS
 from seqlab.models.language_model import MAX_WIDTH, RecurrentModelConfig
 
 QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)  # seqlab.forecast.metrics reads the same five
-ANCHORS = ("none", "seasonal", "climatology")
+ANCHORS = ("none", *ANCHOR_FORECASTS)  # "seasonal", "climatology": seqlab.forecast.baselines
 
 
 @dataclass

@@ -44,7 +44,7 @@ from seqlab.data.series import (  # noqa: E402
     source_of,
 )
 from seqlab.errors import ConfigError, SeqlabError, check_range  # noqa: E402
-from seqlab.forecast.baselines import classical_baselines, climatology_values  # noqa: E402
+from seqlab.forecast.baselines import ANCHOR_FORECASTS, classical_baselines, climatology_width  # noqa: E402
 from seqlab.forecast.metrics import INTERVALS, MEDIAN, QUANTILES, score, seasonal_scale  # noqa: E402
 from seqlab.models.forecaster import Forecaster, ForecasterConfig  # noqa: E402
 from seqlab.tasks import frame  # noqa: E402
@@ -120,8 +120,6 @@ PRESETS: dict[str, dict] = {
 }
 
 
-
-
 def preset_for(data: str, horizon: int | None = None) -> str:
     """The preset a data set trains with when none is named: its own (`NAME-HORIZON`, then
     `NAME`) where PRESETS holds one, else "default". Those were chosen on the validation
@@ -173,13 +171,13 @@ class Prepared:
     origins: list[Origins]
     covariates: list[np.ndarray]  # (T, F_cov) per series
     floors: list[float]  # per series: the least standard deviation a window is scaled by
-    anchor: str = "none"  # else each window carries that forecast from its origin (anchor_values)
+    anchor: str = "none"  # else each window carries that forecast from its origin (baselines.ANCHOR_FORECASTS)
 
     @property
     def first_origin(self) -> int:
         """The earliest origin with a whole context (and, anchored, a whole season) before it."""
         season = self.series[0].season
-        before = {"none": 0, "seasonal": season, "climatology": season + season // 24}[self.anchor]
+        before = {"none": 0, "seasonal": season, "climatology": season + climatology_width(season)}[self.anchor]
         return max(self.protocol.context, before)
 
     @property
@@ -197,7 +195,7 @@ class Windows:
     actual: np.ndarray  # (N, H) raw values after the origin (NaN past the data's end)
     observed: np.ndarray  # (N, H) bool: an actual value, not one filled into a gap
     scales: np.ndarray  # (N,) MASE's denominator: the in-sample seasonal naive error before the origin
-    anchor: torch.Tensor | None = None  # (N, H) the seasonal naive forecast, scaled as the inputs; None unanchored
+    anchor: torch.Tensor | None = None  # (N, H) the anchor's forecast, scaled as the inputs; None unanchored
 
 
 def prepare_series(series: list[Series], protocol: Protocol, anchor: str = "none") -> Prepared:
@@ -227,25 +225,11 @@ def make_windows(prepared: Prepared, pairs: list[tuple[int, int]], context: int,
         means.append(mean), sds.append(sd), actual.append(after), observed.append(seen)
         scales.append(seasonal_scale(series.values[:origin], series.season))
         if prepared.anchor != "none":
-            anchors.append((anchor_values(prepared.anchor, series.values[:origin], horizon, series.season) - mean) / sd)
+            simple = ANCHOR_FORECASTS[prepared.anchor](series.values[:origin], horizon, series.season)
+            anchors.append((simple - mean) / sd)
     anchor = torch.tensor(np.stack(anchors), dtype=torch.float32) if anchors else None
     return Windows(torch.tensor(np.stack(inputs), dtype=torch.float32), np.array(means), np.array(sds),
                    np.stack(actual), np.stack(observed), np.array(scales), anchor)
-
-
-def anchor_values(anchor: str, history: np.ndarray, horizon: int, season: int) -> np.ndarray:
-    """(horizon,) the simple forecast from the end of `history` that an anchored model corrects."""
-    if anchor == "climatology":
-        return climatology_values(history, horizon, season)
-    return seasonal_naive_values(history, horizon, season)
-
-
-def seasonal_naive_values(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
-    """(horizon,) the value one season before each step (the last value when there is no
-    season): the forecast an anchored model corrects."""
-    if season <= 1:
-        return np.full(horizon, history[-1])
-    return history[len(history) - season + np.arange(horizon) % season]
 
 
 def training_batches(prepared: Prepared, batch_size: int, seed: int):
@@ -322,8 +306,8 @@ class ForecastTask(Task):
     what = "forecaster"
     config_type = ForecastConfig
     presets = PRESETS
-    preset_help = ("default: the benchmarked recipe; seattle-weather-7, elnino: those data sets' own (picked "
-                   "by --data and --horizon when --preset is not given); tiny: a smoke test")
+    preset_help = (f"default: the benchmarked recipe; {', '.join(k for k in PRESETS if k not in ('default', 'tiny'))}: "
+                   "those data sets' own (picked by --data and --horizon when --preset is not given); tiny: a smoke test")
     default_out = "runs/forecast"
     export_metric = ("val_mase", "validation MASE")
     train_help = ("train the recurrent forecaster on the series' past; the validation windows' MASE at every "

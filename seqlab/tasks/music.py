@@ -422,7 +422,7 @@ def generate_tunes(
                 # Whatever the model learned, no tune leaves with a transcriber, a source or an address.
                 tune = strip_provenance(tune)
                 verdict = validate(tune) if keep_valid else None
-                problem = rejection_reason(tune, verdict) if keep_valid else None
+                problem = rejection_reason(tune, verdict) if verdict is not None else None
                 if problem is not None:
                     report.rejected.append((tune, problem))
                 else:

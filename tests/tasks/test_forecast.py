@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from seqlab.forecast.baselines import seasonal_naive_values
 from seqlab.tasks import forecast as forecast_task
 from tests.helpers import one_line_error, run
 
@@ -161,7 +162,7 @@ def test_anchored_windows_carry_the_seasonal_naive_forecast(waves):
     batch = next(forecast_task.training_batches(prepared, 8, seed=0))
     assert batch[3].shape == (8, 10)
     assert forecast_task.make_windows(forecast_task.prepare_series(series, protocol), [(0, 30)], 5, 10).anchor is None
-    assert np.allclose(forecast_task.seasonal_naive_values(np.array([1.0, 2.0, 3.0]), 2, 1), [3.0, 3.0])
+    assert np.allclose(seasonal_naive_values(np.array([1.0, 2.0, 3.0]), 2, 1), [3.0, 3.0])
 
 
 def test_climatology_anchored_windows_carry_the_mean_of_earlier_seasons(waves):

@@ -71,7 +71,7 @@ async def generate(request: Request, runtime: Runtime) -> dict:
 
 def make_tunes(runtime: Runtime, asked: TuneRequest) -> dict:
     """Sample, check, render: runs in a worker thread."""
-    from seqlab.music import render_tunes, tune_title, validate
+    from seqlab.music import render_tunes, tune_title
     from seqlab.music.dance import dance_start, with_tempo
     from seqlab.tasks.music import generate_tunes, load_music_model
 
@@ -96,9 +96,8 @@ def make_tunes(runtime: Runtime, asked: TuneRequest) -> dict:
         "first_rejection": report.rejected[0][1] if report.rejected else None,
         "tunes": [],
     }
+    # generate_tunes (keep_valid) checked each kept tune already; a Q: line changes nothing it checks.
     for number, (tune, rendering, verdict) in enumerate(zip(tunes, renderings, report.verdicts), start=1):
-        # generate_tunes checked each kept tune already (a Q: line changes nothing it checks).
-        verdict = verdict if verdict is not None else validate(tune)
         svg = rendering.svg.read_text(encoding="utf-8") if rendering.svg is not None else None
         files = {"abc": folder / f"tune_{number}.abc", "midi": rendering.midi, "wav": rendering.wav, "svg": rendering.svg}
         answer["tunes"].append({

@@ -6,6 +6,7 @@ beat on weather a month ahead and on sea temperature a year ahead.
     OMP_NUM_THREADS=1 python benchmarks/forecast.py                 # the five series, default settings
     python benchmarks/forecast.py --only co2 --steps 300            # a quicker look at one
     OMP_NUM_THREADS=1 python benchmarks/forecast.py --seeds 3       # scores averaged over seeds 0, 1, 2
+    OMP_NUM_THREADS=1 python benchmarks/forecast.py --seeds 3 --jobs 2   # the same, two runs at a time
 
 For each data set: `seqlab forecast train` with the preset `seqlab forecast train --data NAME`
 picks (seqlab.tasks.forecast.preset_for: chosen on the validation windows only, by
@@ -25,7 +26,9 @@ import json
 import os
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
+from multiprocessing import get_context
 
 import numpy as np
 import torch
@@ -131,20 +134,36 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0, help="the first seed")
     parser.add_argument("--seeds", type=int, default=1, help="train this many seeds from --seed on and average their scores")
     parser.add_argument("--json", default=None, help="also write every result to this JSON file")
+    parser.add_argument("--jobs", type=int, default=1, help="training runs side by side, one process each (default: 1)")
     parser.add_argument("--keep", default=None, help="keep the trained runs in this folder (default: thrown away)")
     args = parser.parse_args()
     chosen = [row for row in DATA_SETS if args.only is None or any(part in row[0] for part in args.only.split("|"))]
     seeds = list(range(args.seed, args.seed + args.seeds))
     print(f"{cpu_name()}, {torch.get_num_threads()} torch thread(s) (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}), "
           f"seed(s) {', '.join(map(str, seeds))}, each data set's preset{f', {args.steps} steps' if args.steps else ''}\n")
+    jobs = [(name, data, column, horizon, seed) for name, data, column, horizon in chosen for seed in seeds]
+    done: dict[tuple[str, int], dict] = {}
+
+    def report(name: str, seed: int, result: dict) -> None:
+        done[name, seed] = result
+        print(f"{name}: preset {result['preset']}, seed {seed}, LSTM MASE {result['overall'][RECURRENT]['mase']:.3f}, "
+              f"{result['total_seconds']:.0f} s", flush=True)
+
+    def keep_for(seed: int) -> str | None:
+        return f"{args.keep}/seed{seed}" if args.keep and len(seeds) > 1 else args.keep
+
+    if args.jobs > 1:  # one process per training run, each with the threads OMP_NUM_THREADS allows
+        with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(run_one, data, column, horizon, args.steps, seed, args.members, keep_for(seed)): (name, seed)
+                       for name, data, column, horizon, seed in jobs}
+            for future in as_completed(futures):
+                report(*futures[future], future.result())
+    else:
+        for name, data, column, horizon, seed in jobs:
+            report(name, seed, run_one(data, column, horizon, args.steps, seed, args.members, keep_for(seed)))
     rows = []
-    for name, data, column, horizon in chosen:
-        runs = []
-        for seed in seeds:
-            keep = f"{args.keep}/seed{seed}" if args.keep and len(seeds) > 1 else args.keep
-            runs.append(run_one(data, column, horizon, args.steps, seed, args.members, keep))
-            print(f"{name}: preset {runs[-1]['preset']}, seed {seed}, LSTM MASE {runs[-1]['overall'][RECURRENT]['mase']:.3f}, "
-                  f"{runs[-1]['total_seconds']:.0f} s", flush=True)
+    for name, *_ in chosen:
+        runs = [done[name, seed] for seed in seeds]
         rows.append((name, averaged(runs) if len(runs) > 1 else runs[0]))
     print()
     if len(seeds) > 1:

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from seqlab.forecast import transforms
 from seqlab.forecast.metrics import score
 from seqlab.tasks.forecast import TASK, origin_windows, preset_for
 from seqlab.tasks.frame import config_with
@@ -27,7 +28,7 @@ def anchor_alone(config, result) -> str:
         return ""
     data = TASK.prepare(config, TASK.load_data(config))
     _, windows = origin_windows(data, "validation", data.protocol.context, data.protocol.horizon)
-    median = windows.anchor.numpy() * windows.sd[:, None] + windows.mean[:, None]
+    median = transforms.inverse(windows.anchor.numpy() * windows.sd[:, None] + windows.mean[:, None], data.transform)
     quantiles = np.repeat(median[..., None], 5, axis=-1)
     return f"(the {config.model.anchor} anchor alone {score(windows.actual, quantiles, windows.scales, windows.observed)['mase']:.4f}) "
 

@@ -35,6 +35,7 @@ from torch import Tensor, nn
 
 from seqlab.errors import ConfigError, check_range
 from seqlab.forecast.baselines import ANCHOR_FORECASTS
+from seqlab.forecast.transforms import TRANSFORMS
 from seqlab.models.language_model import MAX_WIDTH, RecurrentModelConfig
 
 QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)  # seqlab.forecast.metrics reads the same five
@@ -59,6 +60,9 @@ class ForecasterConfig(RecurrentModelConfig):
     # every earlier season at each step (seqlab.forecast.baselines.climatology_values); "none":
     # the values alone.
     anchor: str = field(default="none", metadata={"choices": ANCHORS})
+    # The scale the network reads and forecasts the series on (seqlab.forecast.transforms):
+    # "sqrt" or "log" even out swings that grow with the level; the task maps quantiles back.
+    transform: str = field(default="none", metadata={"choices": TRANSFORMS})
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -68,6 +72,8 @@ class ForecasterConfig(RecurrentModelConfig):
         check_range("members", self.members, 1, 64)
         if self.anchor not in ANCHORS:
             raise ConfigError("anchor", f"must be one of {', '.join(ANCHORS)}, got {self.anchor!r}")
+        if self.transform not in TRANSFORMS:
+            raise ConfigError("transform", f"must be one of {', '.join(TRANSFORMS)}, got {self.transform!r}")
         self.quantiles = tuple(float(q) for q in self.quantiles)
         if list(self.quantiles) != sorted(set(self.quantiles)) or not all(0 < q < 1 for q in self.quantiles):
             raise ConfigError("quantiles", f"must rise strictly inside (0, 1), got {self.quantiles}")

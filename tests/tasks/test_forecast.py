@@ -208,3 +208,67 @@ def test_each_data_set_trains_with_its_own_preset_by_default():
     assert choose(Namespace(preset=None, **{"data.data": "seattle-weather", "data.horizon": 7})) == "seattle-weather-7"
     assert choose(Namespace(preset="tiny", **{"data.data": "elnino", "data.horizon": None})) == "tiny"
     assert forecast_task.TASK.default_config("elnino").model.anchor == "climatology"
+
+
+def test_a_transformed_model_reads_square_roots_and_forecasts_the_values(waves, tmp_path):
+    """With --transform sqrt the inputs and the training targets are the square roots of the
+    values, the anchor is computed on them, and the forecasts come back on the values' own scale."""
+    series = forecast_task.load_series(str(waves), "b", "date")
+    protocol = forecast_task.Protocol(horizon=7, context=14, test_origins=2, validation_origins=2)
+    plain = forecast_task.prepare_series(series, protocol, "seasonal")
+    rooted = forecast_task.prepare_series(series, protocol, "seasonal", "sqrt")
+    windows = forecast_task.make_windows(rooted, [(0, 60)], 14, 7)
+    values = series[0].values
+    roots = np.sqrt(values)
+    assert np.allclose(windows.inputs[0, :, 0].numpy() * windows.sd[0] + windows.mean[0], roots[46:60], atol=1e-4)
+    assert np.allclose(windows.targets[0] * windows.sd[0] + windows.mean[0], roots[60:67])
+    assert np.allclose(windows.actual[0], values[60:67])  # scores read the values themselves
+    assert np.allclose(windows.anchor[0].numpy() * windows.sd[0] + windows.mean[0], roots[53:60], atol=1e-4)
+    assert not np.allclose(forecast_task.make_windows(plain, [(0, 60)], 14, 7).inputs, windows.inputs)
+
+    out = tmp_path / "rooted"
+    code, _, stderr = run(["forecast", "train", *TINY, "--data", str(waves), "--column", "b", "--date-column", "date",
+                           "--horizon", "7", "--context", "14", "--anchor", "seasonal", "--transform", "sqrt",
+                           "--out", str(out)])
+    assert code == 0, stderr
+    setup = forecast_task.set_up(forecast_task.TASK.load(str(out / "best"), "cpu"))
+    assert setup.model.config.transform == "sqrt"
+    _, test = forecast_task.origin_windows(setup.prepared, "test", 14, 7)
+    quantiles = forecast_task.forecast(setup.model, test)
+    # The anchored network starts as seasonal naive on the roots; squared back, the median is
+    # near seasonal naive on the values (the series' level is about 5, its roots about 2.2).
+    naive = np.stack([values[o - 7 : o] for o in setup.prepared.origins[0].test])
+    assert np.abs(quantiles[..., 2] - naive).mean() < 1.0
+    assert (np.diff(quantiles, axis=-1) >= 0).all()
+
+
+@pytest.mark.parametrize("transform, message", [("sqrt", "needs values >= 0"), ("log", "needs values > 0"),
+                                                ("cube", "invalid choice")])
+def test_a_transform_the_values_cannot_take_is_one_line(transform, message, tmp_path):
+    path = tmp_path / "signed.csv"
+    path.write_text("a\n" + "\n".join(str(np.sin(i / 3)) for i in range(200)) + "\n", encoding="utf-8")
+    code, _, stderr = run(["forecast", "train", *TINY, "--out", str(tmp_path / "x"), "--data", str(path),
+                           "--column", "a", "--transform", transform])
+    one_line_error(code, stderr, message)
+
+
+def test_anchors_read_the_recent_values_the_baselines_read(waves):
+    """An anchor is the baseline's own point forecast: from the last MAX_HISTORY values only."""
+    from seqlab.forecast.baselines import climatology_values
+
+    series = forecast_task.load_series(str(waves), "b", "date")
+    protocol = forecast_task.Protocol(horizon=7, context=14, test_origins=2, validation_origins=2)
+    prepared = forecast_task.prepare_series(series, protocol, "climatology")
+    origin = 200
+    windows = forecast_task.make_windows(prepared, [(0, origin)], 14, 7)
+    values = series[0].values
+    limit = forecast_task.MAX_HISTORY
+    try:
+        forecast_task.MAX_HISTORY = 30  # so that this short series is longer than the baselines' history
+        limited = forecast_task.make_windows(prepared, [(0, origin)], 14, 7)
+    finally:
+        forecast_task.MAX_HISTORY = limit
+    raw = lambda w: w.anchor[0].numpy() * w.sd[0] + w.mean[0]  # noqa: E731
+    assert np.allclose(raw(windows), climatology_values(values[:origin], 7, 7), atol=1e-4)
+    assert np.allclose(raw(limited), climatology_values(values[origin - 30 : origin], 7, 7), atol=1e-4)
+    assert not np.allclose(raw(limited), raw(windows), atol=1e-3)

@@ -370,6 +370,11 @@ class Origins:
     test: list[int]  # the last `test_origins` windows, side by side, never seen in training or selection
 
 
+def origin_stride(horizon: int) -> int:
+    """Steps between the overlapping windows of the validation span (and of interval calibration)."""
+    return max(1, horizon // 4)
+
+
 def protocol_origins(series: Series, context: int, horizon: int, test_origins: int, validation_origins: int) -> Origins:
     """The test windows are the last `test_origins` spans of `horizon` steps; before them lie
     `validation_origins` spans for model selection; training sees only what comes before."""
@@ -384,7 +389,6 @@ def protocol_origins(series: Series, context: int, horizon: int, test_origins: i
             f"{test_origins} test + {validation_origins} validation windows of {horizon} steps (training would get "
             f"{max(train_end, 0)} values); give a shorter --context or --horizon, or fewer --test-origins"
         )
-    stride = max(1, horizon // 4)
-    validation = list(range(train_end, len(series) - horizon * (test_origins + 1) + 1, stride))
+    validation = list(range(train_end, len(series) - horizon * (test_origins + 1) + 1, origin_stride(horizon)))
     test = [len(series) - horizon * (k + 1) for k in reversed(range(test_origins))]
     return Origins(train_end, validation, test)

@@ -12,10 +12,13 @@ checkpoint and calibrate the intervals; training reads only what comes before. S
 (seqlab.forecast.metrics): MASE, sMAPE, 80% and 95% interval coverage. The baselines
 (seqlab.forecast.baselines) are refitted at every test origin on everything before it.
 
-Interval calibration: the network's quantiles, trained on the past, are widened or narrowed
-around the median by one factor per interval, chosen so that the interval covers its share of
-the validation windows' values (split-conformal quantile regression, Romano et al. 2019);
-the test windows never take part.
+Interval calibration: the network's quantiles, trained on the past, are widened around the
+median by one factor per interval, chosen so that the interval covers its share of the values of
+the windows whose outcomes are known at the origin (split-conformal quantile regression, Romano
+et al. 2019): at the first test origin the validation windows alone; at a later one also the
+test windows that ended before it, as a forecaster in use knows them by then (rolling, as the
+classical models are refitted at every origin; it follows a change of regime, Gibbs & Candes
+2021); after the data's end (`predict`), every window since the validation span began.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from seqlab.data.series import (  # noqa: E402
     calendar_features,
     extend_dates,
     load_series,
+    origin_stride,
     protocol_origins,
     source_of,
 )
@@ -443,6 +447,21 @@ add_commands = TASK.add_commands
 
 # ------------------------------------------------------------------------------- using a model
 @dataclass
+class Calibration:
+    """One series' windows from the first validation origin on, every stride steps, with the
+    model's quantiles: the conformal factors at an origin come from those wholly before it."""
+
+    origins: np.ndarray  # (N,)
+    quantiles: np.ndarray  # (N, H, Q)
+    actual: np.ndarray  # (N, H)
+    observed: np.ndarray  # (N, H)
+
+    def factors(self, origin: int) -> dict[int, float]:
+        known = self.origins + self.actual.shape[1] <= origin
+        return interval_factors(self.quantiles[known], self.actual[known], self.observed[known])
+
+
+@dataclass
 class Setup:
     """A loaded forecaster with its data prepared by the protocol it was trained with."""
 
@@ -450,12 +469,25 @@ class Setup:
     config: dict
     data: ForecastDataConfig
     prepared: Prepared
-    factors: dict[int, float] = field(default_factory=lambda: {level: 1.0 for level in INTERVALS})
+    calibrations: list[Calibration] | None = None  # per series; None: the intervals as the network gives them
+
+    def factors(self, index: int, origin: int) -> dict[int, float]:
+        """How far to stretch each interval of series `index` forecast from `origin`."""
+        if self.calibrations is None:
+            return {level: 1.0 for level in INTERVALS}
+        return self.calibrations[index].factors(origin)
+
+    def calibrated(self, pairs: list[tuple[int, int]]) -> np.ndarray:
+        """(N, H, Q) quantiles at (series index, origin) pairs, each window's intervals stretched
+        by the factors known at its origin."""
+        protocol = self.prepared.protocol
+        quantiles = forecast(self.model, make_windows(self.prepared, pairs, protocol.context, protocol.horizon))
+        return np.stack([widen(q, self.factors(index, origin)) for q, (index, origin) in zip(quantiles, pairs)])
 
 
 def set_up(loaded: Loaded, data: ForecastDataConfig | None = None) -> Setup:
     """The model's data (or `data`), prepared with the model's context and horizon, and the
-    interval factors from its validation windows."""
+    windows that calibrate its intervals."""
     model, _, config = loaded
     trained = ForecastDataConfig(**config["forecast"]["data"])
     data = data or trained
@@ -468,8 +500,11 @@ def set_up(loaded: Loaded, data: ForecastDataConfig | None = None) -> Setup:
                           f"(another calendar: dates or none, another frequency); forecast series like its own")
     setup = Setup(model, config, data, prepared)
     if trained.calibrate:
-        _, windows = origin_windows(prepared, "validation", protocol.context, protocol.horizon)
-        setup.factors = interval_factors(forecast(model, windows), windows.actual, windows.observed)
+        setup.calibrations = []
+        for index, (s, origins) in enumerate(zip(series, prepared.origins)):
+            starts = np.arange(origins.train_end, len(s) - protocol.horizon + 1, origin_stride(protocol.horizon))
+            windows = make_windows(prepared, [(index, int(start)) for start in starts], protocol.context, protocol.horizon)
+            setup.calibrations.append(Calibration(starts, forecast(model, windows), windows.actual, windows.observed))
     return setup
 
 
@@ -480,7 +515,9 @@ def evaluate_forecaster(loaded: Loaded, baselines: bool = True) -> dict:
     prepared, protocol = setup.prepared, setup.prepared.protocol
     started = time.perf_counter()
     per_series, windows = origin_windows(prepared, "test", protocol.context, protocol.horizon)
-    forecasts = {RECURRENT: widen(forecast(setup.model, windows), setup.factors)}
+    pairs = [(index, origin) for index, origins in enumerate(per_series) for origin in origins]
+    forecasts = {RECURRENT: setup.calibrated(pairs)}
+    factors = [setup.factors(index, origin) for index, origin in pairs]
     seconds = {RECURRENT: time.perf_counter() - started}
     failures = {}
     if baselines:
@@ -497,7 +534,8 @@ def evaluate_forecaster(loaded: Loaded, baselines: bool = True) -> dict:
         "data": setup.data.data, "series": {}, "overall": {},
         "horizon": protocol.horizon, "context": protocol.context, "season": prepared.series[0].season,
         "test_origins": protocol.test_origins, "test_values": int(windows.observed.sum()),
-        "interval_factors": {str(level): round(value, 3) for level, value in setup.factors.items()},
+        # Per test window (series by series): each interval's stretch from the windows known at its origin.
+        "interval_factors": {str(level): [round(f[level], 3) for f in factors] for level in INTERVALS},
         "seconds": {name: round(value, 2) for name, value in seconds.items()},
         "baseline_failures": failures,
         "notes": [f"{s.name}: {note}" for s in prepared.series for note in s.notes],
@@ -511,6 +549,14 @@ def evaluate_forecaster(loaded: Loaded, baselines: bool = True) -> dict:
     return results
 
 
+def _stretches(factors: dict[str, list[float]]) -> str:
+    shown = []
+    for level, values in factors.items():
+        low, high = min(values, default=1.0), max(values, default=1.0)
+        shown.append(f"{level}% x{low:.2f}" + (f"-{high:.2f}" if high > low else ""))
+    return ", ".join(shown)
+
+
 def _rounded(scores: dict[str, float]) -> dict[str, float]:
     return {name: round(value, 4) for name, value in scores.items()}
 
@@ -518,7 +564,7 @@ def _rounded(scores: dict[str, float]) -> dict[str, float]:
 def print_scores(results: dict) -> None:
     print(f"{results['data']}: {results['test_origins']} test windows of {results['horizon']} steps per series "
           f"({results['test_values']:,} observed values), context {results['context']}, season {results['season']}; "
-          f"interval factors from validation: 80% x{results['interval_factors']['80']}, 95% x{results['interval_factors']['95']}")
+          f"intervals stretched by the windows known at each origin: {_stretches(results['interval_factors'])}")
     for note in results["notes"]:
         print(f"  {note}")
     tables = results["series"] if len(results["series"]) > 1 else {}
@@ -543,8 +589,7 @@ def plot_forecasts(setup: Setup, path: Path, series_name: str | None = None) -> 
         raise SeqlabError(f"--series {series_name}: this model's series are {', '.join(names)}")
     index = names.index(series_name) if series_name is not None else 0
     series, origins = prepared.series[index], prepared.origins[index].test
-    windows = make_windows(prepared, [(index, origin) for origin in origins], protocol.context, protocol.horizon)
-    quantiles = widen(forecast(setup.model, windows), setup.factors)
+    quantiles = setup.calibrated([(index, origin) for origin in origins])
     columns = min(3, len(origins))
     rows = math.ceil(len(origins) / columns)
     figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3 * rows), squeeze=False)
@@ -585,8 +630,7 @@ def predict_ahead(setup: Setup) -> list[dict]:
     """The horizon after each series' last value: one row per series and step."""
     prepared, protocol = setup.prepared, setup.prepared.protocol
     pairs = [(i, len(s)) for i, s in enumerate(prepared.series)]
-    quantiles = widen(forecast(setup.model, make_windows(prepared, pairs, protocol.context, protocol.horizon)),
-                      setup.factors)
+    quantiles = setup.calibrated(pairs)  # calibrated on every window that ended before the data's end
     rows = []
     for (i, _), q in zip(pairs, quantiles):
         series = prepared.series[i]

@@ -96,6 +96,37 @@ def test_calibration_stretches_intervals_to_their_share():
     assert forecast_task.interval_factors(widened * 3, actual, observed) == {80: 1.0, 95: 1.0}  # widen only
 
 
+def test_calibration_reads_only_the_windows_that_ended_before_the_origin():
+    """The rolling calibration: calm windows first, then a stormy spell; an origin before the
+    storm's windows end keeps the intervals, one after them stretches them."""
+    horizon, rng = 4, np.random.default_rng(2)
+    origins = np.arange(100, 140, 2)  # windows [o, o + 4)
+    spread = np.where(origins[:, None] < 120, 0.1, 3.0) * np.ones((1, horizon))
+    actual = rng.normal(0, 1, (len(origins), horizon)) * spread
+    quantiles = np.stack([np.full_like(actual, q) for q in (-2.0, -1.3, 0.0, 1.3, 2.0)], axis=-1)  # fits the calm
+    calibration = forecast_task.Calibration(origins, quantiles, actual, np.ones_like(actual, dtype=bool))
+    assert calibration.factors(120) == {80: 1.0, 95: 1.0}  # the last window it knows began at 116, ended at 120
+    assert calibration.factors(126)[80] == 1.0 or calibration.factors(126)[80] < calibration.factors(142)[80]
+    assert calibration.factors(142)[80] > 1.5 and calibration.factors(142)[95] > 1.5
+
+
+def test_evaluation_calibrates_each_test_window_on_what_was_known_at_its_origin(trained):
+    """At the first test origin the factors come from the validation windows alone, as they
+    did before; at each later one also from the test windows that ended before it."""
+    setup = forecast_task.set_up(forecast_task.TASK.load(str(trained), "cpu"))
+    prepared, protocol = setup.prepared, setup.prepared.protocol
+    _, validation = forecast_task.origin_windows(prepared, "validation", protocol.context, protocol.horizon)
+    first = prepared.origins[0].test[0]
+    rows = slice(0, len(prepared.origins[0].validation))  # the first series' validation windows
+    expected = forecast_task.interval_factors(forecast_task.forecast(setup.model, validation)[rows],
+                                              validation.actual[rows], validation.observed[rows])
+    assert setup.factors(0, first) == expected
+    later = setup.calibrations[0].origins + protocol.horizon <= prepared.origins[0].test[-1]
+    assert later.sum() > len(prepared.origins[0].validation)  # the earlier test windows join in
+    results = forecast_task.evaluate_forecaster(forecast_task.TASK.load(str(trained), "cpu"), baselines=False)
+    assert len(results["interval_factors"]["80"]) == 2 * protocol.test_origins  # two series
+
+
 def test_the_model_learns_a_cycle(waves):
     """150 steps on a noisy weekly cycle: on validation, better than the in-sample seasonal naive
     error (MASE < 1; the noise alone puts a perfect model near 0.7) and far better than untrained."""

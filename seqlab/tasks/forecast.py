@@ -49,7 +49,7 @@ from seqlab.data.series import (  # noqa: E402
 )
 from seqlab.errors import ConfigError, SeqlabError, check_range  # noqa: E402
 from seqlab.forecast.baselines import ANCHOR_FORECASTS, MAX_HISTORY, classical_baselines, climatology_width  # noqa: E402
-from seqlab.forecast import transforms
+from seqlab.forecast import transforms  # noqa: E402
 from seqlab.forecast.metrics import INTERVALS, MEDIAN, QUANTILES, score, seasonal_scale  # noqa: E402
 from seqlab.models.forecaster import Forecaster, ForecasterConfig  # noqa: E402
 from seqlab.tasks import frame  # noqa: E402

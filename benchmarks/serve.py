@@ -12,8 +12,10 @@ grows as if typed (10 and 10 by default). Each client sends its next request whe
 markdown table per endpoint: requests/s, p50 and p95 latency, errors, beside the issue's
 target (0 errors; p95 of generate-1-tune <= 3 s).
 
-The server runs model work in threads, one torch thread each (seqlab serve's setting); the
-load average at the start is printed, since another job on the machine slows every number.
+The server samples every request's tunes in one batch, in a process of its own, renders them
+in worker processes, and runs other model work in threads, one torch thread each (seqlab
+serve's setting); the load average at the start is printed, since another job on the machine
+slows every number.
 """
 
 from __future__ import annotations

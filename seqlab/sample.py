@@ -10,6 +10,11 @@ Many streams run at once as one batch. A `constraint` per stream (for example th
 task's meter tracker) can forbid tokens: a token it rejects is replaced by a draw from the
 distribution restricted to the tokens it allows, which is the same as masking those tokens
 out before sampling, but costs a check of every token only when the first draw is refused.
+
+`sample` is one caller's streams, run to the end; `sample_streams` gives each stream as it
+ends, and stops the rest when the caller has enough. Both are a `StreamBatch` with one
+`SamplingJob`; a server puts many callers' jobs in one batch (seqlab.web.batching), each
+job drawing from its own generator.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Generator, Iterable, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -96,7 +101,199 @@ class SampleResult:
     stuck: int  # steps where a constraint allowed no token at all (its refusal was ignored)
 
 
-@torch.inference_mode()
+@dataclass(frozen=True)
+class Finished:
+    """One stream that has ended: its place among its caller's streams, its text (the prompt
+    excluded), and the tokens its constraint refused or could not replace."""
+
+    stream: int
+    text: str
+    refused: int = 0
+    stuck: int = 0
+
+
+class SamplingJob:
+    """One caller's streams: their prompt(s), settings, generator and constraints, and what
+    each has written. A StreamBatch steps the streams of one job or of many together; a job's
+    draws come from its own generator only, so what it writes does not depend on the other
+    jobs in the batch (up to the rounding of the model's arithmetic, see StreamBatch)."""
+
+    def __init__(
+        self,
+        prompt: str | Sequence[str],
+        length: int,
+        config: SamplingConfig | None = None,
+        streams: int = 1,
+        generator: torch.Generator | None = None,
+        constraints: Sequence[Constraint] | None = None,
+        stop: str | None = None,
+    ) -> None:
+        if length < 0 or streams < 1:
+            raise ValueError(f"length must be >= 0 and streams >= 1, got {length} and {streams}")
+        if constraints is not None and len(constraints) != streams:
+            raise ValueError(f"expected {streams} constraints (one per stream), got {len(constraints)}")
+        if not isinstance(prompt, str) and len(prompt) != streams:
+            raise ValueError(f"expected {streams} prompts (one per stream), got {len(prompt)}")
+        self.prompt = prompt
+        self.length = length
+        self.config = config or SamplingConfig()
+        self.streams = streams
+        self.generator = generator
+        self.constraints = constraints
+        self.stop = stop
+        self.pieces: list[list[str]] = [[] for _ in range(streams)]
+        self.refused = [0] * streams
+        self.stuck = [0] * streams
+        # Its streams still running, in order: they are its rows of the batch, one after another.
+        self.running: list[int] = list(range(streams))
+        self.cancelled = False  # set by its caller (from any thread): the batch drops it before the next step
+
+    def advance(self, logits: Tensor, vocab: Vocabulary, unknown: int | None) -> tuple[list[int], list[Finished]]:
+        """Draw the next token of each running stream from its row of `logits` (R, V): the
+        tokens drawn (one per row, in order) and the streams that ended with them (they
+        leave `running`)."""
+        config = self.config
+        if unknown is not None and config.top_k is not None:
+            # Out before top-k chooses, so that k other tokens stay in the running.
+            logits = logits.index_fill(1, torch.tensor([unknown], device=logits.device), float("-inf"))
+        # Token by token, the few numbers of each step are cheaper to handle in NumPy and
+        # Python than as torch operations (each costs microseconds): weights shares probs' memory.
+        probs = distribution(logits, config).cpu()
+        weights = probs.numpy()
+        if unknown is not None:
+            weights[:, unknown] = 0.0  # its probability, renormalised away by draw()
+        picked = weights.argmax(axis=1).tolist() if config.greedy else draw(weights, self.generator)
+        ended, running = [], []
+        for row, b in enumerate(self.running):
+            token = vocab.tokens[picked[row]]
+            constraint = self.constraints[b] if self.constraints is not None else None
+            if constraint is not None and not constraint.allows(token):
+                redrawn = _redraw(weights[row], vocab, constraint, self.generator, config.greedy)
+                if redrawn is None:
+                    self.stuck[b] += 1
+                else:
+                    self.refused[b] += 1
+                    picked[row] = redrawn
+                    token = vocab.tokens[redrawn]
+            if constraint is not None:
+                constraint.feed(token)
+            pieces = self.pieces[b]
+            pieces.append(token)
+            if len(pieces) >= self.length or (self.stop and _join(pieces[-len(self.stop):], vocab).endswith(self.stop)):
+                ended.append(self.finish(b, vocab))
+            else:
+                running.append(b)
+        self.running = running
+        return picked, ended
+
+    def finish(self, stream: int, vocab: Vocabulary) -> Finished:
+        return Finished(stream, _join(self.pieces[stream], vocab), self.refused[stream], self.stuck[stream])
+
+
+class StreamBatch:
+    """The running streams of one model, of one job or of many, stepped together: one call of
+    `model.step` a token for all of them. Rows are grouped by job, jobs in the order they
+    joined, each job's rows in stream order; a stream that ends leaves the batch, so the
+    others do not carry it to the end, and a job can join between any two steps.
+
+    Each row's arithmetic is its own, but a matrix kernel can round differently for another
+    number of rows (this project's CPU: identical for 4 rows or more, 1e-6 apart in a logit for
+    1 to 3), so a job's tokens can, very rarely, differ between batches of different sizes.
+    """
+
+    def __init__(self, model: torch.nn.Module, vocab: Vocabulary) -> None:
+        self.model = model
+        self.vocab = vocab
+        self.device = next(model.parameters()).device
+        # The unknown token stands for "something not in the vocabulary": never write it.
+        self.unknown = vocab.index(vocab.unknown) if vocab.unknown is not None else None
+        self.jobs: list[SamplingJob] = []
+        self.logits: Tensor | None = None  # (B, V): each row's prediction of its next token
+        self.state = None  # the model's state, batch B
+        self._ended: list[tuple[SamplingJob, Finished]] = []  # streams of length 0, ended on joining
+
+    @property
+    def running(self) -> bool:
+        """Whether a step would do anything: rows to draw for, or ended streams to report."""
+        return bool(self.jobs or self._ended)
+
+    @torch.inference_mode()
+    def add(self, job: SamplingJob) -> None:
+        """Read the job's prompt(s) and add its streams to the batch (the prompt's errors,
+        such as an empty prompt, are raised here, before the job joins)."""
+        if isinstance(job.prompt, str):
+            # Read the prompt in one call, then copy its final state to every stream.
+            logits, state = _read_prompt(self.model, self.vocab, job.prompt, self.device)
+            logits = logits.expand(job.streams, -1)  # (S, V)
+            state = _repeat(state, job.streams)
+        else:
+            # Prompts of different lengths: read each alone, then stack the streams' states.
+            read = [_read_prompt(self.model, self.vocab, p, self.device) for p in job.prompt]
+            logits = torch.cat([one_logits for one_logits, _ in read])  # (S, V)
+            state = _concatenate([one_state for _, one_state in read])
+        if job.length == 0:  # nothing to write: every stream ends at once, empty
+            self._ended.extend((job, job.finish(b, self.vocab)) for b in job.running)
+            job.running = []
+            return
+        self.jobs.append(job)
+        if self.logits is None:
+            self.logits, self.state = logits, state
+        else:
+            self.logits = torch.cat([self.logits, logits])  # (B + S, V)
+            self.state = _concatenate([self.state, state])
+
+    @torch.inference_mode()
+    def step(self) -> list[tuple[SamplingJob, Finished | Exception]]:
+        """Draw one token for every running stream and feed them to the model. Returns the
+        streams that ended, and the jobs that failed with the error that stopped them (an
+        error of one job, say its constraint's, stops that job alone)."""
+        events: list[tuple[SamplingJob, Finished | Exception]] = self._ended
+        self._ended = []
+        if any(job.cancelled for job in self.jobs):
+            self._keep([job for job in self.jobs if not job.cancelled])
+        kept_rows, tokens, first = [], [], 0
+        for job in list(self.jobs):
+            streams = job.running  # the job's rows of the batch, in order
+            try:
+                picked, ended = job.advance(self.logits[first : first + len(streams)], self.vocab, self.unknown)
+            except Exception as error:  # noqa: BLE001 - its caller gets the error; the other jobs go on
+                events.append((job, error))
+                picked, ended = [], []
+                job.running = []
+            events.extend((job, finished) for finished in ended)
+            going_on = set(job.running)
+            for row, (stream, token) in enumerate(zip(streams, picked)):
+                if stream in going_on:
+                    kept_rows.append(first + row)
+                    tokens.append(token)
+            if not job.running:
+                self.jobs.remove(job)
+            first += len(streams)
+        if not kept_rows:
+            self.logits = self.state = None
+            return events
+        if len(kept_rows) < first:
+            self.state = _rows(self.state, torch.tensor(kept_rows, device=self.device))
+        self.logits, self.state = self.model.step(torch.tensor(tokens, device=self.device), self.state)
+        return events
+
+    def _keep(self, jobs: list[SamplingJob]) -> None:
+        """Drop every job but `jobs` (in the batch's order) and their rows."""
+        rows, first = [], 0
+        kept = set(jobs)
+        for job in self.jobs:
+            if job in kept:
+                rows.extend(range(first, first + len(job.running)))
+            first += len(job.running)
+        self.jobs = jobs
+        if not rows:
+            self.logits = self.state = None
+            return
+        index = torch.tensor(rows, device=self.device)
+        self.logits = self.logits.index_select(0, index)
+        self.state = _rows(self.state, index)
+
+
 def sample(
     model: torch.nn.Module,
     vocab: Vocabulary,
@@ -117,70 +314,69 @@ def sample(
     A stream ends early once its text ends with `stop` (say "\n\n", the end of a tune).
     `progress` shows a progress bar over the steps (for long texts).
     """
-    config = config or SamplingConfig()
-    if length < 0 or streams < 1:
-        raise ValueError(f"length must be >= 0 and streams >= 1, got {length} and {streams}")
-    if constraints is not None and len(constraints) != streams:
-        raise ValueError(f"expected {streams} constraints (one per stream), got {len(constraints)}")
-    device = next(model.parameters()).device
+    return collect(sample_streams(model, vocab, prompt, length, config, streams, generator, constraints, stop, progress),
+                   streams)
+
+
+def sample_streams(
+    model: torch.nn.Module,
+    vocab: Vocabulary,
+    prompt: str | Sequence[str],
+    length: int,
+    config: SamplingConfig | None = None,
+    streams: int = 1,
+    generator: torch.Generator | None = None,
+    constraints: Sequence[Constraint] | None = None,
+    stop: str | None = None,
+    progress: bool = False,
+) -> Generator[Finished, None, None]:
+    """`sample`, each stream given as it ends (the streams that end at one step in stream
+    order). Closing the iterator early stops the streams still running: a caller that has
+    what it needs from the first ones (say, enough valid tunes) need not wait for the rest."""
+    job = SamplingJob(prompt, length, config, streams, generator, constraints, stop)
+    batch = StreamBatch(model, vocab)
     was_training = model.training
     model.eval()
+    try:
+        batch.add(job)
+        with tqdm(total=length, desc="sample", unit="token", disable=not progress) as bar:
+            while batch.running:
+                for _, event in batch.step():
+                    if isinstance(event, Exception):
+                        raise event
+                    yield event
+                bar.update(1)
+    finally:
+        model.train(was_training)
 
-    if isinstance(prompt, str):
-        # Read the prompt in one call, then copy its final state to every stream.
-        logits, state = _read_prompt(model, vocab, prompt, device)
-        logits = logits.expand(streams, -1)  # (B, V)
-        state = _repeat(state, streams)
-    else:
-        if len(prompt) != streams:
-            raise ValueError(f"expected {streams} prompts (one per stream), got {len(prompt)}")
-        # Prompts of different lengths: read each alone, then stack the streams' states.
-        read = [_read_prompt(model, vocab, p, device) for p in prompt]
-        logits = torch.cat([one_logits for one_logits, _ in read])  # (B, V)
-        state = _concatenate([one_state for _, one_state in read])
 
-    pieces: list[list[str]] = [[] for _ in range(streams)]
-    rows = list(range(streams))  # the stream behind each row of the batch still running
+class StreamSampler(Protocol):
+    """Where a caller's streams are sampled: `partial(sample_streams, model, vocab)` samples
+    them here and now; a server passes one that samples them in a batch shared with other
+    requests (seqlab.web.batching). Either gives each stream as it ends, and closing the
+    generator stops the others."""
+
+    def __call__(
+        self,
+        prompt: str | Sequence[str],
+        length: int,
+        config: SamplingConfig | None = None,
+        streams: int = 1,
+        generator: torch.Generator | None = None,
+        constraints: Sequence[Constraint] | None = None,
+        stop: str | None = None,
+    ) -> Generator[Finished, None, None]: ...
+
+
+def collect(finished: Iterable[Finished], streams: int) -> SampleResult:
+    """Every stream's text, in stream order, once all have ended."""
+    texts = [""] * streams
     refused = stuck = 0
-    # The unknown token stands for "something not in the vocabulary": never write it.
-    unknown = vocab.index(vocab.unknown) if vocab.unknown is not None else None
-    for _ in tqdm(range(length), desc="sample", unit="token", disable=not progress):
-        if unknown is not None and config.top_k is not None:
-            # Out before top-k chooses, so that k other tokens stay in the running.
-            logits = logits.index_fill(1, torch.tensor([unknown], device=logits.device), float("-inf"))
-        # Token by token, the few numbers of each step are cheaper to handle in NumPy and
-        # Python than as torch operations (each costs microseconds): weights shares probs' memory.
-        probs = distribution(logits, config).cpu()
-        weights = probs.numpy()
-        if unknown is not None:
-            weights[:, unknown] = 0.0  # its probability, renormalised away by draw()
-        picked = weights.argmax(axis=1).tolist() if config.greedy else draw(weights, generator)
-        running = []
-        for row, b in enumerate(rows):
-            token = vocab.tokens[picked[row]]
-            if constraints is not None and not constraints[b].allows(token):
-                redrawn = _redraw(weights[row], vocab, constraints[b], generator, config.greedy)
-                if redrawn is None:
-                    stuck += 1
-                else:
-                    refused += 1
-                    picked[row] = redrawn
-                    token = vocab.tokens[redrawn]
-            if constraints is not None:
-                constraints[b].feed(token)
-            pieces[b].append(token)
-            if not (stop and _join(pieces[b][-len(stop):], vocab).endswith(stop)):
-                running.append(row)
-        if not running:
-            break
-        if len(running) < len(rows):
-            # Finished streams leave the batch, so the others do not carry them to the end.
-            picked = [picked[row] for row in running]
-            state = _rows(state, torch.tensor(running, device=device))
-            rows = [rows[row] for row in running]
-        logits, state = model.step(torch.tensor(picked, device=device), state)
-    model.train(was_training)
-    return SampleResult([_join(p, vocab) for p in pieces], refused, stuck)
+    for one in finished:
+        texts[one.stream] = one.text
+        refused += one.refused
+        stuck += one.stuck
+    return SampleResult(texts, refused, stuck)
 
 
 def _read_prompt(model, vocab: Vocabulary, prompt: str, device):

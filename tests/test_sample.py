@@ -7,7 +7,16 @@ import torch
 
 from seqlab.data import Vocabulary
 from seqlab.models import LanguageModel, LanguageModelConfig
-from seqlab.sample import SamplingConfig, beam_search, distribution, sample
+from seqlab.sample import (
+    SamplingConfig,
+    SamplingJob,
+    StreamBatch,
+    beam_search,
+    collect,
+    distribution,
+    sample,
+    sample_streams,
+)
 
 
 @pytest.fixture
@@ -270,3 +279,120 @@ def test_top_k_keeps_k_tokens_other_than_unknown():
 
     text = sample(Fixed(), vocab, "a", 400, SamplingConfig(top_k=2), generator=torch.Generator().manual_seed(0)).texts[0]
     assert set(text) == {"a", "b"}  # both kept, nothing else, never <unk>
+
+
+# --------------------------------------------------------------------------- many callers, one batch
+def lively_table(vocab) -> BigramTable:
+    """A bigram model with random probabilities: lively samples, and each row's logits are a
+    lookup, the same whatever else is in the batch (no matrix kernel rounds them)."""
+    torch.manual_seed(0)
+    return BigramTable(torch.rand(len(vocab), len(vocab)))
+
+
+def run_alone(model, vocab, seed, prompt, streams, config, constraints=None):
+    finished = sample_streams(model, vocab, prompt, 30, config, streams, torch.Generator().manual_seed(seed),
+                              constraints, stop="|")
+    return collect(finished, streams).texts
+
+
+class Outcome:
+    """What a batch's steps reported: each job's texts by stream, and the jobs that failed."""
+
+    def __init__(self, jobs):
+        self.texts = {job: [None] * job.streams for job in jobs}
+        self.errors = {}
+
+    def record(self, events):
+        for job, event in events:
+            if isinstance(event, Exception):
+                self.errors[job] = event
+            else:
+                self.texts[job][event.stream] = event.text
+
+
+def test_jobs_sharing_a_batch_write_what_they_write_alone():
+    """Each job draws from its own generator: in one batch with other jobs, which join at other
+    steps, with other settings, prompts and constraints, it writes what it writes alone."""
+    vocab = Vocabulary.build("abcdefgh |")
+    model = lively_table(vocab)
+    specs = [  # seed, prompt(s), streams, config, constraints
+        (1, "ab", 3, SamplingConfig(), lambda: [NoVowel() for _ in range(3)]),
+        (2, ["h", "gf"], 2, SamplingConfig(temperature=0.5, top_k=3), lambda: None),
+        (3, "c", 4, SamplingConfig(temperature=2.0), lambda: None),
+    ]
+    alone = [run_alone(model, vocab, seed, prompt, n, config, make()) for seed, prompt, n, config, make in specs]
+    batch = StreamBatch(model, vocab)
+    jobs = [SamplingJob(prompt, 30, config, n, torch.Generator().manual_seed(seed), make(), stop="|")
+            for seed, prompt, n, config, make in specs]
+    outcome = Outcome(jobs)
+    for job in jobs:  # the second joins after one step, the third after two
+        batch.add(job)
+        outcome.record(batch.step())
+    while batch.running:
+        outcome.record(batch.step())
+    assert [outcome.texts[job] for job in jobs] == alone
+    lengths = [len(text) for texts in alone for text in texts]
+    assert min(lengths) < 30 == max(lengths)  # streams left the batch while others went on
+
+
+class FailsAt:
+    """A constraint with a bug: it raises when fed its n-th token."""
+
+    def __init__(self, n):
+        self.n, self.fed = n, 0
+
+    def allows(self, token):
+        return True
+
+    def feed(self, token):
+        self.fed += 1
+        if self.fed == self.n:
+            raise RuntimeError("a bug in a constraint")
+
+
+def test_a_job_that_fails_or_is_closed_leaves_the_others_alone():
+    vocab = Vocabulary.build("abcdefgh |")
+    model = lively_table(vocab)
+    alone = run_alone(model, vocab, 4, "ab", 2, SamplingConfig())
+    batch = StreamBatch(model, vocab)
+    failing = SamplingJob("c", 30, streams=2, generator=torch.Generator().manual_seed(5), constraints=[FailsAt(5), FailsAt(99)])
+    going_on = SamplingJob("ab", 30, streams=2, generator=torch.Generator().manual_seed(4), stop="|")
+    closed = SamplingJob("d", 30, streams=3, generator=torch.Generator().manual_seed(6))
+    outcome = Outcome([failing, going_on, closed])
+    for job in (failing, going_on, closed):
+        batch.add(job)
+    for _ in range(3):
+        outcome.record(batch.step())
+    closed.cancelled = True  # its caller has what it needs
+    while batch.running:
+        outcome.record(batch.step())
+    assert outcome.texts[going_on] == alone
+    assert str(outcome.errors[failing]) == "a bug in a constraint" and outcome.texts[failing] == [None, None]
+    assert outcome.texts[closed] == [None] * 3 and not outcome.errors.get(closed)
+    assert batch.jobs == [] and batch.state is None
+
+
+class CountingTable(BigramTable):
+    def __init__(self, probabilities):
+        super().__init__(probabilities)
+        self.steps = 0
+
+    def step(self, tokens, state=None):
+        self.steps += 1
+        return super().step(tokens, state)
+
+
+def test_streams_come_as_they_end_and_closing_stops_the_rest():
+    """Greedy on a table where "a" leads to the stop "|" and "b" to itself: stream 1 ends
+    first; the caller that has what it needs closes the iterator, and no more steps run."""
+    vocab = Vocabulary.build("ab|")
+    p = torch.full((len(vocab), len(vocab)), 0.01)
+    p[vocab.index("a"), vocab.index("|")] = 1.0
+    p[vocab.index("b"), vocab.index("b")] = 1.0
+    model = CountingTable(p)
+    streams = sample_streams(model, vocab, ["b", "a"], 50, SamplingConfig(greedy=True), streams=2, stop="|")
+    first = next(streams)
+    assert (first.stream, first.text) == (1, "|")
+    streams.close()
+    assert model.steps == 1  # stream 0 would have taken 49 more
+    assert sample(model, vocab, ["b", "a"], 50, SamplingConfig(greedy=True), streams=2, stop="|").texts == ["b" * 50, "|"]

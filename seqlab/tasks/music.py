@@ -19,7 +19,9 @@ import random
 import statistics
 import time
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -49,7 +51,7 @@ from seqlab.music.corpus import extra_training_tunes
 from seqlab.music.dance import DANCES, MAX_TEMPO, MIN_TEMPO, dance_mix, dance_start, draw_dances, with_tempo
 from seqlab.music.form import bar_spans, form_statistics, meter_distribution, total_variation
 from seqlab.music.transpose import transposed_copies
-from seqlab.sample import SamplingConfig, sample
+from seqlab.sample import SamplingConfig, StreamSampler, collect, sample_streams
 from seqlab.tasks import frame
 from seqlab.tasks._language import LanguageTask, StreamConfig, held_out_bits_per_char, load_language_model
 from seqlab.utils import output_directory
@@ -388,51 +390,72 @@ def generate_tunes(
     max_rounds: int = 6,
     progress: bool = False,
     dances: dict[str, float] | None = None,
+    spare_streams: bool = True,
+    sampler: StreamSampler | None = None,
 ) -> GenerationReport:
     """Sample tunes, many streams at once, until `count` of them pass
     seqlab.music.rejection_reason (or, with keep_valid=False, until `count` have been written).
 
     Without a `start`, each tune's dance (R: and M:) is drawn from `dances` (a dance_mix: the
-    training tunes' proportions); without `dances` either, the model writes its own header."""
+    training tunes' proportions); without `dances` either, the model writes its own header.
+
+    With `spare_streams`, a round samples half as many streams again as tunes are missing (at
+    least 4), so that one round is nearly always enough; without, one stream a missing tune,
+    and a rejected tune is sampled again in the next round (a server's shared batch, where
+    every stream slows every request, does that). Streams are checked in their order, each as
+    soon as it and those before it have ended; once `count` are kept, the streams still
+    running are stopped (they would not be used). `sampler` says where streams are sampled:
+    here by default; `seqlab serve` passes its batch shared by concurrent requests. The tunes
+    depend only on the arguments and the seed."""
     if count < 1:
         raise SeqlabError(f"--count must be at least 1, got {count}")
     config = SamplingConfig(temperature=temperature, top_k=top_k)
     generator = torch.Generator().manual_seed(seed)
+    sampler = sampler or partial(sample_streams, model, vocab)
     report = GenerationReport(tunes=[])
     bar = tqdm(total=count, desc="tunes", unit="tune", disable=not progress)
+
+    def check(prompt: str, text: str) -> None:
+        """Keep the stream's tune, or reject it with the first reason."""
+        report.sampled += 1
+        tunes = split_abc(prompt.lstrip("\n") + text).tunes
+        tune = tunes[0].strip() if tunes else (prompt.lstrip("\n") + text).strip()
+        # Whatever the model learned, no tune leaves with a transcriber, a source or an address.
+        tune = strip_provenance(tune)
+        verdict = validate(tune) if keep_valid else None
+        problem = rejection_reason(tune, verdict) if verdict is not None else None
+        if problem is not None:
+            report.rejected.append((tune, problem))
+        else:
+            report.tunes.append(renumber(tune, len(report.tunes) + 1))
+            report.verdicts.append(verdict)
+            bar.update(1)
+
     with bar:
         for _ in range(max_rounds):
             missing = count - len(report.tunes)
             if missing <= 0:
                 break
-            streams = missing if not keep_valid else max(4, math.ceil(missing * 1.5))
-            prompts = _prompts(model, vocab, streams, start, config, generator, dances)
+            streams = max(4, math.ceil(missing * 1.5)) if keep_valid and spare_streams else missing
+            prompts = _prompts(sampler, vocab, streams, start, config, generator, dances)
             constraints = [MeterTracker(prompt) for prompt in prompts] if meter_aware else None
-            result = sample(
-                model, vocab, prompts, max_length, config, streams=streams, generator=generator,
-                constraints=constraints, stop=TUNE_SEPARATOR,
-            )
-            report.constraint_redraws += result.refused
-            for prompt, text in zip(prompts, result.texts):
-                if len(report.tunes) >= count:
-                    break  # the spare streams' tunes are neither needed nor checked (music21 is slow)
-                report.sampled += 1
-                tunes = split_abc(prompt.lstrip("\n") + text).tunes
-                tune = tunes[0].strip() if tunes else (prompt.lstrip("\n") + text).strip()
-                # Whatever the model learned, no tune leaves with a transcriber, a source or an address.
-                tune = strip_provenance(tune)
-                verdict = validate(tune) if keep_valid else None
-                problem = rejection_reason(tune, verdict) if verdict is not None else None
-                if problem is not None:
-                    report.rejected.append((tune, problem))
-                else:
-                    report.tunes.append(renumber(tune, len(report.tunes) + 1))
-                    report.verdicts.append(verdict)
-                    bar.update(1)
+            ended: dict[int, str] = {}  # streams that have ended and wait for those before them
+            checked = 0
+            with closing(sampler(prompts, max_length, config, streams=streams, generator=generator,
+                                 constraints=constraints, stop=TUNE_SEPARATOR)) as finished_streams:
+                for finished in finished_streams:
+                    report.constraint_redraws += finished.refused
+                    ended[finished.stream] = finished.text
+                    while checked in ended and len(report.tunes) < count:
+                        check(prompts[checked], ended.pop(checked))
+                        checked += 1
+                    if len(report.tunes) >= count:
+                        break  # the streams left are neither needed nor checked (music21 is slow): stopped
     return report
 
 
-def _prompts(model, vocab, streams: int, start: str | None, config, generator, dances=None) -> list[str]:
+def _prompts(sampler: StreamSampler, vocab, streams: int, start: str | None, config, generator,
+             dances=None) -> list[str]:
     """What each stream starts from: a new tune's first line, and the user's `start` if any,
     or else a dance drawn from `dances`.
 
@@ -449,8 +472,8 @@ def _prompts(model, vocab, streams: int, start: str | None, config, generator, d
         if "T:" in start:
             return [opening + start + "\n"] * streams
         starts = [start] * streams
-    titles = sample(model, vocab, opening + "T:", 80, config, streams=streams, generator=generator,
-                    stop="\n").texts
+    titles = collect(sampler(opening + "T:", 80, config, streams=streams, generator=generator, stop="\n"),
+                     streams).texts
     return [opening + "T:" + title.split("\n")[0] + "\n" + begin + "\n" for title, begin in zip(titles, starts)]
 
 

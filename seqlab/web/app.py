@@ -51,7 +51,7 @@ FILE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; san
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = max(1, min(4, os.cpu_count() or 1))  # threads for model work, per pool
+    workers: int = max(1, min(4, os.cpu_count() or 1))  # threads for model work, per pool; processes that render tunes
     max_pending: int = 32  # requests waiting or running per pool; one more is answered 503
     request_seconds: float = 60.0  # a request waits this long for its answer, then 504
     max_body_bytes: int = 64 * 1024

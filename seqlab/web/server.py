@@ -20,7 +20,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help="the address to listen on (default 127.0.0.1: this machine only; the app has no login)")
     parser.add_argument("--port", type=bounded_int(1, 65_535), default=8000, help="default 8000")
     parser.add_argument("--workers", type=bounded_int(1, 64), default=None,
-                        help="threads for model work (default: the cores, at most 4)")
+                        help="threads for model work, and processes that render tunes (default: the cores, at most 4)")
     parser.add_argument("--timeout", type=bounded_int(1, 3_600), default=60,
                         help="seconds a request may take before it is answered 504 (default 60)")
     for task in ("music", "text", "sentiment"):

@@ -160,3 +160,19 @@ def test_sheet_music_draws_first_and_second_endings():
     assert svg.count('class="voltaBracket"') == 2  # [1 and [2
     assert svg.count('class="note"') == 32
     assert 'class="voltaBracket"' not in plain and plain.count('class="note"') == 16
+
+
+def test_an_engraver_keeps_its_worker_and_replaces_one_that_crashed(monkeypatch):
+    monkeypatch.setattr(render, "svg_problem", lambda abc: None)  # let the crashing tune through
+    notes = 'class="note"'
+    with render.Engraver() as engraver:
+        [first] = abc_to_svgs([GOOD], engraver=engraver)
+        worker = engraver._worker.process
+        [again] = abc_to_svgs([GOOD], engraver=engraver)
+        assert engraver._worker.process is worker  # the same process, not a new one a call
+        crashed, after = abc_to_svgs([CRASHES_VEROVIO, GOOD], engraver=engraver)
+        assert "verovio crashed" in str(crashed)
+        assert engraver._worker.process is not worker and worker.poll() is not None
+        # verovio names the SVG's elements at random: the same music, other ids.
+        assert first.count(notes) == again.count(notes) == after.count(notes) > 0
+    assert engraver._worker is None

@@ -9,6 +9,7 @@ import json
 import math
 import re
 import shutil
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from seqlab.cli import main
 from tests.helpers import run
 from seqlab.errors import SeqlabError
 from seqlab.music import clean_tune, held_out_split, load_corpus, split_header, validate
+from seqlab.sample import Finished, sample_streams
 from seqlab.tasks import _language as language
 from seqlab.tasks import music as music_task
 
@@ -605,7 +607,8 @@ def test_generate_draws_dances_in_the_training_tunes_proportions(trained, tmp_pa
         lines = text.split("\n")
         assert lines[1].startswith("T:") and any("\n".join(lines[2:]).startswith(header) for header in mix), text
     model, vocab, _ = music_task.load_music_model(str(out_dir / "best"))
-    free = music_task._prompts(model, vocab, 3, None, music_task.SamplingConfig(), torch.Generator(), dances=None)
+    here = partial(sample_streams, model, vocab)
+    free = music_task._prompts(here, vocab, 3, None, music_task.SamplingConfig(), torch.Generator(), dances=None)
     assert free == ["\n\nX:1\nT:"] * 3  # --model-header: the model writes all of it
 
 
@@ -624,22 +627,44 @@ def test_generate_refuses_bad_dances(trained, tmp_path, options, expected):
     assert not (tmp_path / "t").exists()
 
 
-def test_no_generated_tune_carries_provenance(trained, monkeypatch):
+def test_no_generated_tune_carries_provenance(trained):
     """Whatever the model writes, a tune leaves without source, transcriber or address."""
     out_dir, _ = trained
     model, vocab, _ = music_task.load_music_model(str(out_dir / "best"))
     written = "X:1\nT:Jig\nZ:transcribed by bob@example.com\nB:Ryan's Mammoth Collection\nM:6/8\nL:1/8\nK:D Major\nDEF GAB|]\n\n"
 
-    class Result:  # what the sampler returns, with provenance the model might have learned
-        def __init__(self, streams):
-            self.texts, self.refused = [written[len("X:1\nT:"):]] * streams, 0
+    def sampler(prompts, length, config=None, streams=1, **kwargs):
+        """What every stream writes: a tune with provenance the model might have learned."""
+        for stream in range(streams):
+            yield Finished(stream, written[len("X:1\nT:"):])
 
-    monkeypatch.setattr(music_task, "sample", lambda model, vocab, prompts, *args, streams=1, **kwargs: Result(streams))
-    report = music_task.generate_tunes(model, vocab, 3, keep_valid=False, meter_aware=False)
+    report = music_task.generate_tunes(model, vocab, 3, keep_valid=False, meter_aware=False, sampler=sampler)
     assert len(report.tunes) == 3
     for tune in report.tunes:
         assert not re.search(r"^[BZSNHF]:|@|https?://", tune, re.M), tune
         assert "K:D Major" in tune and "DEF GAB" in tune
+
+
+def test_tunes_are_checked_in_stream_order_and_the_streams_left_are_stopped():
+    """A stream that ends first waits for the streams before it (the kept tunes do not depend
+    on which stream ends first); once enough tunes are kept, the sampler is closed, and the
+    streams still running are never waited for."""
+    tune = "Tune\nM:6/8\nL:1/8\nK:D\n|:DFA dAF|GBd gdB|AFD DFA|B2A AFD:|\n|:dfa afd|gbg fdB|AFD DFA|B2A AFD:|\n\n"
+    fragment = "Bit\nM:6/8\nL:1/8\nK:D\nDFA dAF|\n\n"
+    waited = []
+
+    def sampler(prompts, length, config=None, streams=1, **kwargs):
+        try:
+            for stream, text in [(1, tune), (0, fragment), (2, tune), (3, tune)]:  # stream 1 ends first
+                waited.append(stream)
+                yield Finished(stream, text)
+        finally:
+            waited.append("closed")
+
+    report = music_task.generate_tunes(None, None, 1, meter_aware=False, sampler=sampler)
+    assert waited == [1, 0, "closed"]
+    assert [reason for _, reason in report.rejected] == ["too short: 1 bars (a tune has at least 8)"]
+    assert report.sampled == 2 and report.tunes == ["X:1\nT:" + tune.strip()]
 
 
 def test_training_and_held_out_text_carry_no_provenance(tmp_path):

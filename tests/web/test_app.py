@@ -110,6 +110,34 @@ def test_more_like_this_starts_from_the_tune_and_a_new_seed(client, tune):
     assert again["start"] == start and "M:6/8" in again["abc"]
 
 
+def test_concurrent_tune_requests_get_the_tunes_they_get_alone(client):
+    """Requests sample in one shared batch, each with its own seed's generator: made at once,
+    they get the tunes they get one at a time, which are generate_tunes' own for that seed.
+    A request refused meanwhile (a bad start) fails alone."""
+    from seqlab.tasks.music import generate_tunes, load_music_model
+    from seqlab.web.pages.music import SAMPLE_ROUNDS, TUNE_LENGTH
+
+    asks = [{"count": 1, "seed": 21, "rhythm": "reel"}, {"count": 2, "seed": 22}, {"count": 1, "seed": 23, "rhythm": "jig", "key": "G"}]
+
+    def tunes(body: dict) -> list[str]:
+        response = client.post("/api/music/generate", json=body)
+        assert response.status_code == 200, response.text
+        return [made["abc"] for made in response.json()["tunes"]]
+
+    alone = [tunes(body) for body in asks]
+    bad = {"count": 1, "start": "M:6/8\nK:D ☃"}
+    with ThreadPoolExecutor(len(asks) + 1) as pool:
+        refused = pool.submit(client.post, "/api/music/generate", json=bad)
+        together = list(pool.map(tunes, asks))
+    assert together == alone
+    one_line_error(refused.result(), 400, "characters the model never saw")
+    model, vocab, config = load_music_model(None)
+    here = generate_tunes(model, vocab, 2, seed=22, dances=config["dances"], spare_streams=False, max_rounds=SAMPLE_ROUNDS,
+                          max_length=TUNE_LENGTH)
+    without_tempo = [[line for line in tune.split("\n") if not line.startswith("Q:")] for tune in alone[1]]
+    assert without_tempo == [tune.split("\n") for tune in here.tunes]  # the page adds each tune's tempo
+
+
 @pytest.mark.parametrize("body, expected", [
     ({"count": 0}, "count must be from 1 to 8, got 0"),
     ({"count": 99}, "count must be from 1 to 8"),

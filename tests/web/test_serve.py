@@ -115,3 +115,21 @@ def test_a_full_pool_answers_busy_and_a_slow_request_times_out():
         pool.close()
 
     asyncio.run(scenario())
+
+
+def test_a_request_in_two_pools_has_one_time_limit():
+    """The music page samples in one pool and renders in another: the second pool gives the
+    request only the time the first left it."""
+    async def scenario():
+        first = WorkPool("music sampling", workers=1, max_pending=4, seconds=1.0)
+        second = WorkPool("generation", workers=2, max_pending=4, seconds=1.0)
+        arrived = time.monotonic()
+        await first.run(time.sleep, 0.6, started=arrived)
+        with pytest.raises(WebError, match="took longer than 1 s") as late:
+            await second.run(time.sleep, 0.6, started=arrived)  # alone it would have been in time
+        assert late.value.status == 504
+        assert await second.run(time.sleep, 0.6) is None  # counted from now: in time
+        first.close()
+        second.close()
+
+    asyncio.run(scenario())

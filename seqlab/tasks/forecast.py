@@ -449,7 +449,9 @@ add_commands = TASK.add_commands
 @dataclass
 class Calibration:
     """One series' windows from the first validation origin on, every stride steps, with the
-    model's quantiles: the conformal factors at an origin come from those wholly before it."""
+    model's quantiles: the conformal factors at an origin come from those wholly before it.
+    Quantiles and values are on the model's scale (its transform), where its intervals are
+    stretched: a square-root model's intervals, squared back, never reach below zero."""
 
     origins: np.ndarray  # (N,)
     quantiles: np.ndarray  # (N, H, Q)
@@ -480,9 +482,10 @@ class Setup:
     def calibrated(self, pairs: list[tuple[int, int]]) -> np.ndarray:
         """(N, H, Q) quantiles at (series index, origin) pairs, each window's intervals stretched
         by the factors known at its origin."""
-        protocol = self.prepared.protocol
+        protocol, scale = self.prepared.protocol, self.model.config.transform
         quantiles = forecast(self.model, make_windows(self.prepared, pairs, protocol.context, protocol.horizon))
-        return np.stack([widen(q, self.factors(index, origin)) for q, (index, origin) in zip(quantiles, pairs)])
+        return np.stack([transforms.inverse(widen(transforms.forward(q, scale), self.factors(index, origin)), scale)
+                         for q, (index, origin) in zip(quantiles, pairs)])
 
 
 def set_up(loaded: Loaded, data: ForecastDataConfig | None = None) -> Setup:
@@ -504,7 +507,9 @@ def set_up(loaded: Loaded, data: ForecastDataConfig | None = None) -> Setup:
         for index, (s, origins) in enumerate(zip(series, prepared.origins)):
             starts = np.arange(origins.train_end, len(s) - protocol.horizon + 1, origin_stride(protocol.horizon))
             windows = make_windows(prepared, [(index, int(start)) for start in starts], protocol.context, protocol.horizon)
-            setup.calibrations.append(Calibration(starts, forecast(model, windows), windows.actual, windows.observed))
+            scale = model.config.transform
+            setup.calibrations.append(Calibration(starts, transforms.forward(forecast(model, windows), scale),
+                                                  transforms.forward(windows.actual, scale), windows.observed))
     return setup
 
 

@@ -271,6 +271,13 @@ def test_a_transformed_model_reads_square_roots_and_forecasts_the_values(waves, 
     naive = np.stack([values[o - 7 : o] for o in setup.prepared.origins[0].test])
     assert np.abs(quantiles[..., 2] - naive).mean() < 1.0
     assert (np.diff(quantiles, axis=-1) >= 0).all()
+    # Intervals are stretched on the model's scale: however far, squared back they stay >= 0.
+    pairs = [(0, origin) for origin in setup.prepared.origins[0].test]
+    setup.factors = lambda index, origin: {80: 50.0, 95: 50.0}
+    stretched = setup.calibrated(pairs)
+    assert (stretched >= 0).all() and (stretched[..., 4] > quantiles[..., 4]).all()
+    assert (stretched[..., 0] < quantiles[..., 0]).any()  # stretched down as far as zero
+    assert np.allclose(stretched[..., 2], quantiles[..., 2])  # the median stays
 
 
 @pytest.mark.parametrize("transform, message", [("sqrt", "needs values >= 0"), ("log", "needs values > 0"),

@@ -388,6 +388,8 @@ class ForecastTask(Task):
             f"{protocol.test_origins} test and {protocol.validation_origins} validation windows at the end, "
             f"training on the {data.origins[0].train_end:,} values before them; "
             f"{sum(p.numel() for p in model.parameters()):,} parameters ({model.config.members} member(s))"
+            + (f"; anchored on {model.config.anchor}" if model.config.anchor != "none" else "")
+            + (f"; reading the series through {model.config.transform}" if model.config.transform != "none" else "")
         ]
         lines += [f"  {s.name}: {note}" for s in data.series for note in s.notes]
         return "\n".join(lines)

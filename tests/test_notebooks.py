@@ -3,7 +3,7 @@
 Each notebook is executed once with nbclient in a python kernel, in its quick setting
 (SEQLAB_NOTEBOOK_QUICK=1: a short training run), in a temporary working directory, and its
 outputs are read: the music lab shows sheet music and an audio player, the cell from
-scratch agrees with torch.nn and draws its plots.
+scratch agrees with torch.nn and draws its plots, the forecast is scored beside the classics.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPOSITORY / "notebooks"
-NAMES = ("music_lab.ipynb", "rnn_from_scratch.ipynb")
+NAMES = ("music_lab.ipynb", "rnn_from_scratch.ipynb", "forecasting.ipynb")
 CELL_TIMEOUT_S = 300  # per cell; the quick setting takes seconds, a stuck cell fails the test
 
 
@@ -117,3 +117,26 @@ def test_rnn_from_scratch_agrees_with_torch_and_plots_gradients(rnn_from_scratch
     assert by_hand is not None and float(by_hand.group(1)) < 1e-10, text
     plots = [output for output in outputs(notebook) if "image/png" in output.get("data", {})]
     assert len(plots) >= 2  # vanishing gradients through time, and exploding ones
+
+
+@pytest.fixture(scope="module")
+def forecasting(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("forecasting")
+    return execute("forecasting.ipynb", folder), folder
+
+
+def test_forecasting_scores_the_lstm_beside_the_classics_and_plots(forecasting):
+    notebook, folder = forecasting
+    every_cell_ran(notebook)
+    text = stdout(notebook)
+    assert "quick setting" in text and "reading the series through sqrt" in text
+    scored = re.search(r"LSTM MASE (\d+\.\d+); best classical: (\w+) (\d+\.\d+)", text)
+    assert scored is not None, text
+    assert 0 < float(scored.group(1)) < 3 and scored.group(2) == "ETS"  # ETS leads the classics on sunspots' test
+    html = " ".join(output.data["text/html"] for output in outputs(notebook) if "text/html" in output.get("data", {}))
+    for row in ("LSTM", "seasonal naive", "ETS", "Theta", "ARIMA", "climatology", "high95"):
+        assert row in html
+    plots = [output for output in outputs(notebook) if "image/png" in output.get("data", {})]
+    assert len(plots) >= 3  # the series, the classical forecasts, the test windows
+    assert (folder / "runs" / "forecast-notebook" / "best" / "model.safetensors").is_file()
+    assert (folder / "forecast.png").is_file()

@@ -54,10 +54,21 @@ def execute(name: str, folder: Path):
     return notebook
 
 
+def executed_in_a_new_folder(name: str, tmp_path_factory):
+    """(the executed notebook, the folder it ran in)."""
+    folder = tmp_path_factory.mktemp(name.removesuffix(".ipynb"))
+    return execute(name, folder), folder
+
+
 def outputs(notebook, kind: str | None = None) -> list:
     """Every output of every code cell, or those of one output_type."""
     found = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
     return [output for output in found if kind is None or output.output_type == kind]
+
+
+def pages(notebook) -> list[str]:
+    """The HTML of every rich output (tables, sheet music)."""
+    return [output.data["text/html"] for output in outputs(notebook) if "text/html" in output.get("data", {})]
 
 
 def stdout(notebook) -> str:
@@ -73,20 +84,18 @@ def every_cell_ran(notebook) -> None:
 
 @pytest.fixture(scope="module")
 def music_lab(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("music_lab")
-    return execute("music_lab.ipynb", folder), folder
+    return executed_in_a_new_folder("music_lab.ipynb", tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def rnn_from_scratch(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("rnn_from_scratch")
-    return execute("rnn_from_scratch.ipynb", folder), folder
+    return executed_in_a_new_folder("rnn_from_scratch.ipynb", tmp_path_factory)
 
 
 def test_music_lab_runs_and_shows_sheet_music_with_audio(music_lab):
     notebook, folder = music_lab
     every_cell_ran(notebook)
-    html = [output.data["text/html"] for output in outputs(notebook) if "text/html" in output.get("data", {})]
+    html = pages(notebook)
     # seqlab.music.Tune's own display: an inline SVG score and a WAV player.
     scores = [page for page in html if "<svg" in page]
     assert scores, "no tune was shown as sheet music"
@@ -121,8 +130,7 @@ def test_rnn_from_scratch_agrees_with_torch_and_plots_gradients(rnn_from_scratch
 
 @pytest.fixture(scope="module")
 def forecasting(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("forecasting")
-    return execute("forecasting.ipynb", folder), folder
+    return executed_in_a_new_folder("forecasting.ipynb", tmp_path_factory)
 
 
 def test_forecasting_scores_the_lstm_beside_the_classics_and_plots(forecasting):
@@ -133,7 +141,7 @@ def test_forecasting_scores_the_lstm_beside_the_classics_and_plots(forecasting):
     scored = re.search(r"LSTM MASE (\d+\.\d+); best classical: (\w+) (\d+\.\d+)", text)
     assert scored is not None, text
     assert 0 < float(scored.group(1)) < 3 and scored.group(2) == "ETS"  # ETS leads the classics on sunspots' test
-    html = " ".join(output.data["text/html"] for output in outputs(notebook) if "text/html" in output.get("data", {}))
+    html = " ".join(pages(notebook))
     for row in ("LSTM", "seasonal naive", "ETS", "Theta", "ARIMA", "climatology", "high95"):
         assert row in html
     plots = [output for output in outputs(notebook) if "image/png" in output.get("data", {})]

@@ -143,7 +143,7 @@ def sample_tunes(runtime: Runtime, asked: TuneRequest, arrived: float):
         start = dance_start(asked.meter, asked.key, asked.rhythm)
     model, vocab, config, sampler = music_model(runtime)
     # No spare streams: in the shared batch every stream slows every request's steps, and
-    # spares are mostly thrown away (about one tune in six is rejected; that one is sampled
+    # spares are mostly thrown away (about one tune in nine is rejected; that one is sampled
     # again), with as many samples in all before giving up as `seqlab music generate` takes.
     report = generate_tunes(
         model, vocab, asked.count, temperature=asked.temperature, top_k=asked.top_k, seed=asked.seed, start=start,

@@ -484,10 +484,16 @@ class Setup:
     def calibrated(self, pairs: list[tuple[int, int]]) -> np.ndarray:
         """(N, H, Q) quantiles at (series index, origin) pairs, each window's intervals stretched
         by the factors known at its origin."""
-        protocol, scale = self.prepared.protocol, self.model.config.transform
+        protocol = self.prepared.protocol
         quantiles = forecast(self.model, make_windows(self.prepared, pairs, protocol.context, protocol.horizon))
-        return np.stack([transforms.inverse(widen(transforms.forward(q, scale), self.factors(index, origin)), scale)
-                         for q, (index, origin) in zip(quantiles, pairs)])
+        return self.stretched(quantiles, [self.factors(index, origin) for index, origin in pairs])
+
+    def stretched(self, quantiles: np.ndarray, factors: list[dict[int, float]]) -> np.ndarray:
+        """The model's quantiles (N, H, Q), each window's intervals stretched by its factors on
+        the model's scale."""
+        scale = self.model.config.transform
+        return np.stack([transforms.inverse(widen(transforms.forward(q, scale), f), scale)
+                         for q, f in zip(quantiles, factors)])
 
 
 def set_up(loaded: Loaded, data: ForecastDataConfig | None = None) -> Setup:
@@ -506,10 +512,10 @@ def set_up(loaded: Loaded, data: ForecastDataConfig | None = None) -> Setup:
     setup = Setup(model, config, data, prepared)
     if trained.calibrate:
         setup.calibrations = []
+        scale = model.config.transform
         for index, (s, origins) in enumerate(zip(series, prepared.origins)):
             starts = np.arange(origins.train_end, len(s) - protocol.horizon + 1, origin_stride(protocol.horizon))
             windows = make_windows(prepared, [(index, int(start)) for start in starts], protocol.context, protocol.horizon)
-            scale = model.config.transform
             setup.calibrations.append(Calibration(starts, transforms.forward(forecast(model, windows), scale),
                                                   transforms.forward(windows.actual, scale), windows.observed))
     return setup
@@ -522,9 +528,8 @@ def evaluate_forecaster(loaded: Loaded, baselines: bool = True) -> dict:
     prepared, protocol = setup.prepared, setup.prepared.protocol
     started = time.perf_counter()
     per_series, windows = origin_windows(prepared, "test", protocol.context, protocol.horizon)
-    pairs = [(index, origin) for index, origins in enumerate(per_series) for origin in origins]
-    forecasts = {RECURRENT: setup.calibrated(pairs)}
-    factors = [setup.factors(index, origin) for index, origin in pairs]
+    factors = [setup.factors(index, origin) for index, origins in enumerate(per_series) for origin in origins]
+    forecasts = {RECURRENT: setup.stretched(forecast(setup.model, windows), factors)}
     seconds = {RECURRENT: time.perf_counter() - started}
     failures = {}
     if baselines:

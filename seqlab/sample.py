@@ -11,9 +11,9 @@ task's meter tracker) can forbid tokens: a token it rejects is replaced by a dra
 distribution restricted to the tokens it allows, which is the same as masking those tokens
 out before sampling, but costs a check of every token only when the first draw is refused.
 
-`sample` is one caller's streams, run to the end; `sample_streams` gives each stream as it
-ends, and stops the rest when the caller has enough. Both are a `StreamBatch` with one
-`SamplingJob`; a server puts many callers' jobs in one batch (seqlab.web.batching), each
+`sample` is one caller's streams, run to the end; `stream_job` gives each stream of a
+`SamplingJob` as it ends, and stops the rest when the caller has enough. Both are a
+`StreamBatch` with one `SamplingJob`; a server puts many callers' jobs in one batch (seqlab.web.batching), each
 job drawing from its own generator.
 """
 
@@ -314,32 +314,21 @@ def sample(
     A stream ends early once its text ends with `stop` (say "\n\n", the end of a tune).
     `progress` shows a progress bar over the steps (for long texts).
     """
-    return collect(sample_streams(model, vocab, prompt, length, config, streams, generator, constraints, stop, progress),
-                   streams)
-
-
-def sample_streams(
-    model: torch.nn.Module,
-    vocab: Vocabulary,
-    prompt: str | Sequence[str],
-    length: int,
-    config: SamplingConfig | None = None,
-    streams: int = 1,
-    generator: torch.Generator | None = None,
-    constraints: Sequence[Constraint] | None = None,
-    stop: str | None = None,
-    progress: bool = False,
-) -> Generator[Finished, None, None]:
-    """`sample`, each stream given as it ends (the streams that end at one step in stream
-    order). Closing the iterator early stops the streams still running: a caller that has
-    what it needs from the first ones (say, enough valid tunes) need not wait for the rest."""
     job = SamplingJob(prompt, length, config, streams, generator, constraints, stop)
+    return collect(stream_job(model, vocab, job, progress), streams)
+
+
+def stream_job(model: torch.nn.Module, vocab: Vocabulary, job: SamplingJob,
+               progress: bool = False) -> Generator[Finished, None, None]:
+    """`sample` of one job, each stream given as it ends (the streams that end at one step in
+    stream order). Closing the iterator early stops the streams still running: a caller that
+    has what it needs from the first ones (say, enough valid tunes) need not wait for the rest."""
     batch = StreamBatch(model, vocab)
     was_training = model.training
     model.eval()
     try:
         batch.add(job)
-        with tqdm(total=length, desc="sample", unit="token", disable=not progress) as bar:
+        with tqdm(total=job.length, desc="sample", unit="token", disable=not progress) as bar:
             while batch.running:
                 for _, event in batch.step():
                     if isinstance(event, Exception):
@@ -350,22 +339,11 @@ def sample_streams(
         model.train(was_training)
 
 
-class StreamSampler(Protocol):
-    """Where a caller's streams are sampled: `partial(sample_streams, model, vocab)` samples
-    them here and now; a server passes one that samples them in a batch shared with other
-    requests (seqlab.web.batching). Either gives each stream as it ends, and closing the
-    generator stops the others."""
-
-    def __call__(
-        self,
-        prompt: str | Sequence[str],
-        length: int,
-        config: SamplingConfig | None = None,
-        streams: int = 1,
-        generator: torch.Generator | None = None,
-        constraints: Sequence[Constraint] | None = None,
-        stop: str | None = None,
-    ) -> Generator[Finished, None, None]: ...
+# Where a caller's streams are sampled: `partial(stream_job, model, vocab)` samples them here
+# and now; a server passes one that samples them in a batch shared with other requests
+# (seqlab.web.batching). Either gives each stream as it ends, and closing the generator stops
+# the others.
+StreamSampler = Callable[[SamplingJob], Generator[Finished, None, None]]
 
 
 def collect(finished: Iterable[Finished], streams: int) -> SampleResult:

@@ -15,7 +15,7 @@ from seqlab.sample import (
     collect,
     distribution,
     sample,
-    sample_streams,
+    stream_job,
 )
 
 
@@ -290,8 +290,8 @@ def lively_table(vocab) -> BigramTable:
 
 
 def run_alone(model, vocab, seed, prompt, streams, config, constraints=None):
-    finished = sample_streams(model, vocab, prompt, 30, config, streams, torch.Generator().manual_seed(seed),
-                              constraints, stop="|")
+    finished = stream_job(model, vocab, SamplingJob(prompt, 30, config, streams, torch.Generator().manual_seed(seed),
+                                                    constraints, stop="|"))
     return collect(finished, streams).texts
 
 
@@ -390,7 +390,7 @@ def test_streams_come_as_they_end_and_closing_stops_the_rest():
     p[vocab.index("a"), vocab.index("|")] = 1.0
     p[vocab.index("b"), vocab.index("b")] = 1.0
     model = CountingTable(p)
-    streams = sample_streams(model, vocab, ["b", "a"], 50, SamplingConfig(greedy=True), streams=2, stop="|")
+    streams = stream_job(model, vocab, SamplingJob(["b", "a"], 50, SamplingConfig(greedy=True), streams=2, stop="|"))
     first = next(streams)
     assert (first.stream, first.text) == (1, "|")
     streams.close()

@@ -51,7 +51,7 @@ from seqlab.music.corpus import extra_training_tunes
 from seqlab.music.dance import DANCES, MAX_TEMPO, MIN_TEMPO, dance_mix, dance_start, draw_dances, with_tempo
 from seqlab.music.form import bar_spans, form_statistics, meter_distribution, total_variation
 from seqlab.music.transpose import transposed_copies
-from seqlab.sample import SamplingConfig, StreamSampler, collect, sample_streams
+from seqlab.sample import SamplingConfig, SamplingJob, StreamSampler, collect, stream_job
 from seqlab.tasks import frame
 from seqlab.tasks._language import LanguageTask, StreamConfig, held_out_bits_per_char, load_language_model
 from seqlab.utils import output_directory
@@ -411,7 +411,7 @@ def generate_tunes(
         raise SeqlabError(f"--count must be at least 1, got {count}")
     config = SamplingConfig(temperature=temperature, top_k=top_k)
     generator = torch.Generator().manual_seed(seed)
-    sampler = sampler or partial(sample_streams, model, vocab)
+    sampler = sampler or partial(stream_job, model, vocab)
     report = GenerationReport(tunes=[])
     bar = tqdm(total=count, desc="tunes", unit="tune", disable=not progress)
 
@@ -441,8 +441,8 @@ def generate_tunes(
             constraints = [MeterTracker(prompt) for prompt in prompts] if meter_aware else None
             ended: dict[int, str] = {}  # streams that have ended and wait for those before them
             checked = 0
-            with closing(sampler(prompts, max_length, config, streams=streams, generator=generator,
-                                 constraints=constraints, stop=TUNE_SEPARATOR)) as finished_streams:
+            job = SamplingJob(prompts, max_length, config, streams, generator, constraints, TUNE_SEPARATOR)
+            with closing(sampler(job)) as finished_streams:
                 for finished in finished_streams:
                     report.constraint_redraws += finished.refused
                     ended[finished.stream] = finished.text
@@ -472,8 +472,7 @@ def _prompts(sampler: StreamSampler, vocab, streams: int, start: str | None, con
         if "T:" in start:
             return [opening + start + "\n"] * streams
         starts = [start] * streams
-    titles = collect(sampler(opening + "T:", 80, config, streams=streams, generator=generator, stop="\n"),
-                     streams).texts
+    titles = collect(sampler(SamplingJob(opening + "T:", 80, config, streams, generator, stop="\n")), streams).texts
     return [opening + "T:" + title.split("\n")[0] + "\n" + begin + "\n" for title, begin in zip(titles, starts)]
 
 

@@ -22,12 +22,12 @@ import queue
 import threading
 import time
 import traceback
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator
 from multiprocessing.connection import Connection
 
 import torch
 
-from seqlab.sample import Constraint, Finished, SamplingConfig, SamplingJob, StreamBatch
+from seqlab.sample import Finished, SamplingJob, StreamBatch
 
 from .work import WebError
 
@@ -38,9 +38,9 @@ class BatchedSampler:
     """A child process that samples the streams of every caller together through one model.
 
     `load()` runs in the child and returns the model and its vocabulary first (a task's
-    `load`, as `partial(load_music_model, checkpoint)`): it must be picklable. `streams(...)`
-    takes the arguments of seqlab.sample.sample_streams without the model, and is a
-    StreamSampler (`generate_tunes(..., sampler=...)`).
+    `load`, as `partial(load_music_model, checkpoint)`): it must be picklable. `streams(job)`
+    samples a seqlab.sample.SamplingJob, and is a StreamSampler (`generate_tunes(...,
+    sampler=...)`).
 
     The child works on copies of a job's generator and constraints; when the job's last
     stream ends, the caller's generator is set to the state the job left it in, as if it had
@@ -61,22 +61,12 @@ class BatchedSampler:
         with self._lock:
             self._start()
 
-    def streams(
-        self,
-        prompt: str | Sequence[str],
-        length: int,
-        config: SamplingConfig | None = None,
-        streams: int = 1,
-        generator: torch.Generator | None = None,
-        constraints: Sequence[Constraint] | None = None,
-        stop: str | None = None,
-        deadline: float | None = None,
-    ) -> Generator[Finished, None, None]:
-        """Each stream as it ends, sampled in the shared batch. Closing the generator early
-        takes the job's streams still running out of the batch. Past `deadline` (a
+    def streams(self, job: SamplingJob, deadline: float | None = None) -> Generator[Finished, None, None]:
+        """Each stream of `job` as it ends, sampled in the shared batch. Closing the generator
+        early takes the job's streams still running out of the batch. Past `deadline` (a
         time.monotonic() time) the job is taken out and WebError 504 raised: the request
         has been answered already (seqlab.web.work.WorkPool), and its thread is freed."""
-        job = SamplingJob(prompt, length, config, streams, generator, constraints, stop)  # checked here
+        streams, generator = job.streams, job.generator
         events: queue.SimpleQueue = queue.SimpleQueue()
         with self._lock:
             if self._closed:

@@ -21,7 +21,7 @@ from seqlab.cli import main
 from tests.helpers import run
 from seqlab.errors import SeqlabError
 from seqlab.music import clean_tune, held_out_split, load_corpus, split_header, validate
-from seqlab.sample import Finished, sample_streams
+from seqlab.sample import Finished, stream_job
 from seqlab.tasks import _language as language
 from seqlab.tasks import music as music_task
 
@@ -607,7 +607,7 @@ def test_generate_draws_dances_in_the_training_tunes_proportions(trained, tmp_pa
         lines = text.split("\n")
         assert lines[1].startswith("T:") and any("\n".join(lines[2:]).startswith(header) for header in mix), text
     model, vocab, _ = music_task.load_music_model(str(out_dir / "best"))
-    here = partial(sample_streams, model, vocab)
+    here = partial(stream_job, model, vocab)
     free = music_task._prompts(here, vocab, 3, None, music_task.SamplingConfig(), torch.Generator(), dances=None)
     assert free == ["\n\nX:1\nT:"] * 3  # --model-header: the model writes all of it
 
@@ -633,9 +633,9 @@ def test_no_generated_tune_carries_provenance(trained):
     model, vocab, _ = music_task.load_music_model(str(out_dir / "best"))
     written = "X:1\nT:Jig\nZ:transcribed by bob@example.com\nB:Ryan's Mammoth Collection\nM:6/8\nL:1/8\nK:D Major\nDEF GAB|]\n\n"
 
-    def sampler(prompts, length, config=None, streams=1, **kwargs):
+    def sampler(job):
         """What every stream writes: a tune with provenance the model might have learned."""
-        for stream in range(streams):
+        for stream in range(job.streams):
             yield Finished(stream, written[len("X:1\nT:"):])
 
     report = music_task.generate_tunes(model, vocab, 3, keep_valid=False, meter_aware=False, sampler=sampler)
@@ -653,7 +653,7 @@ def test_tunes_are_checked_in_stream_order_and_the_streams_left_are_stopped():
     fragment = "Bit\nM:6/8\nL:1/8\nK:D\nDFA dAF|\n\n"
     waited = []
 
-    def sampler(prompts, length, config=None, streams=1, **kwargs):
+    def sampler(job):
         try:
             for stream, text in [(1, tune), (0, fragment), (2, tune), (3, tune)]:  # stream 1 ends first
                 waited.append(stream)

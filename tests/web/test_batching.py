@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import torch
 
-from seqlab.sample import SamplingConfig, collect, sample_streams
+from seqlab.sample import SamplingConfig, SamplingJob, collect, stream_job
 from seqlab.web.batching import BatchedSampler
 from seqlab.web.work import WebError
 
@@ -29,13 +29,13 @@ def alone(seed: int, prompt, streams: int, config: SamplingConfig) -> tuple[list
     """The texts sampled here, in this process, and the generator's state after them."""
     model, vocab = tiny_model.load()
     generator = torch.Generator().manual_seed(seed)
-    texts = collect(sample_streams(model, vocab, prompt, LENGTH, config, streams, generator, stop="|"), streams).texts
+    texts = collect(stream_job(model, vocab, SamplingJob(prompt, LENGTH, config, streams, generator, stop="|")), streams).texts
     return texts, generator.get_state()
 
 
 def shared(sampler: BatchedSampler, seed: int, prompt, streams: int, config: SamplingConfig):
     generator = torch.Generator().manual_seed(seed)
-    texts = collect(sampler.streams(prompt, LENGTH, config, streams, generator, stop="|"), streams).texts
+    texts = collect(sampler.streams(SamplingJob(prompt, LENGTH, config, streams, generator, stop="|")), streams).texts
     return texts, generator.get_state()
 
 
@@ -60,8 +60,8 @@ def test_concurrent_jobs_get_what_they_get_alone(sampler):
 
 def test_a_failing_job_fails_alone(sampler):
     def failing():
-        finished = sampler.streams("c", LENGTH, streams=2, generator=torch.Generator().manual_seed(5),
-                                   constraints=[tiny_model.FailsAt(99), tiny_model.FailsAt(5)])
+        finished = sampler.streams(SamplingJob("c", LENGTH, streams=2, generator=torch.Generator().manual_seed(5),
+                                               constraints=[tiny_model.FailsAt(99), tiny_model.FailsAt(5)]))
         with pytest.raises(RuntimeError, match="a bug in a constraint"):
             collect(finished, 2)
 
@@ -75,7 +75,7 @@ def test_a_failing_job_fails_alone(sampler):
 def test_a_closed_job_keeps_its_generator_and_the_sampler_goes_on(sampler):
     generator = torch.Generator().manual_seed(9)
     before = generator.get_state()
-    streams = sampler.streams(["a", "b"], 1_000_000, streams=2, generator=generator, stop="|")
+    streams = sampler.streams(SamplingJob(["a", "b"], 1_000_000, streams=2, generator=generator, stop="|"))
     next(streams)  # one stream has written its "|"; the other may run on for long
     streams.close()
     assert torch.equal(generator.get_state(), before)  # the caller is done with it
@@ -83,7 +83,7 @@ def test_a_closed_job_keeps_its_generator_and_the_sampler_goes_on(sampler):
 
 
 def test_a_job_past_its_deadline_is_504(sampler):
-    streams = sampler.streams("a", 100_000, streams=1, deadline=time.monotonic() + 0.05)
+    streams = sampler.streams(SamplingJob("a", 100_000), deadline=time.monotonic() + 0.05)
     with pytest.raises(WebError, match="time limit") as caught:
         next(streams)
     assert caught.value.status == 504
@@ -93,7 +93,7 @@ def test_a_job_past_its_deadline_is_504(sampler):
 def test_a_dead_sampler_process_is_503_and_the_next_job_starts_another():
     sampler = BatchedSampler(tiny_model.load, "test-sampler")
     try:
-        streams = sampler.streams("a", 10_000_000, streams=1)
+        streams = sampler.streams(SamplingJob("a", 10_000_000))
         first = sampler._process
 
         def kill_soon():
